@@ -1,0 +1,73 @@
+/* testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <glib/gstdio.h>
+
+const char *tu_source_root(void)
+{
+    const char *s = g_getenv("ETLA_SOURCE_ROOT");
+    return s && *s ? s : ".";
+}
+
+const char *tu_shared_dir(void)
+{
+    static char *dir;
+    if (dir) return dir;
+    const char *s = g_getenv("ETLA_SHARED_DIR");
+    char *cand = s && *s ? g_strdup(s) : g_build_filename(tu_source_root(), "..", "shared", NULL);
+    if (g_file_test(cand, G_FILE_TEST_IS_DIR)) {
+        dir = cand;
+        return dir;
+    }
+    g_free(cand);
+    return NULL;
+}
+
+char *tu_make_tmpdir(void)
+{
+    GError *err = NULL;
+    char *d = g_dir_make_tmp("etla-test-XXXXXX", &err);
+    if (!d) {
+        g_printerr("cannot create a temporary directory: %s\n", err->message);
+        g_error_free(err);
+    }
+    return d;
+}
+
+void tu_rm_rf(const char *dir)
+{
+    if (!dir) return;
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (d) {
+        const char *name;
+        while ((name = g_dir_read_name(d))) {
+            char *p = g_build_filename(dir, name, NULL);
+            if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+                tu_rm_rf(p);
+            else
+                g_unlink(p);
+            g_free(p);
+        }
+        g_dir_close(d);
+    }
+    g_rmdir(dir);
+}
+
+uint8_t *tu_read_file(const char *path, size_t *len)
+{
+    char *data = NULL;
+    gsize n = 0;
+    if (!g_file_get_contents(path, &data, &n, NULL)) return NULL;
+    if (len) *len = n;
+    return (uint8_t *)data;
+}
+
+unsigned tu_count_entries(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    unsigned n = 0;
+    if (!d) return 0;
+    while (g_dir_read_name(d)) n++;
+    g_dir_close(d);
+    return n;
+}
