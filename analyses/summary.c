@@ -14,7 +14,9 @@ typedef struct {
 
 typedef struct {
     Recent   r[RING];
-    uint32_t head; /* next slot to write */
+    int64_t  last_ts;   /* timestamp of the last write */
+    uint32_t head;      /* next slot to write */
+    uint32_t since_inv; /* writes since the last one whose ts was below its predecessor's */
 } CpuRing;
 
 typedef struct {
@@ -33,7 +35,8 @@ struct Summary {
     Key           last_key;  /* one-entry cache for the hash path */
     uint32_t      last_row;
     bool          have_last;
-    CpuRing      *rings;
+    CpuRing     **rings;     /* [n_rings], allocated on a CPU's first event: a corrupt CPU
+                                index must not cost a ring for every CPU below it */
     uint32_t      n_rings;
     SummaryTotals tot;
     GString      *scratch;
@@ -69,7 +72,7 @@ Summary *summary_new(EtlTrace *t)
     s->rows = g_array_new(FALSE, TRUE, sizeof(SummaryRow));
     s->other = g_hash_table_new_full(key_hash, key_equal, g_free, NULL);
     s->n_rings = MAX(etl_trace_cpu_slots(t), 1u);
-    s->rings = g_new0(CpuRing, s->n_rings);
+    s->rings = g_new0(CpuRing *, s->n_rings);
     s->scratch = g_string_new(NULL);
     return s;
 }
@@ -80,6 +83,7 @@ void summary_free(Summary *s)
     g_array_free(s->rows, TRUE);
     g_free(s->kidx);
     g_hash_table_destroy(s->other);
+    for (uint32_t i = 0; i < s->n_rings; i++) g_free(s->rings[i]);
     g_free(s->rings);
     g_string_free(s->scratch, TRUE);
     g_free(s);
@@ -114,7 +118,9 @@ static uint32_t new_row(Summary *s, SummaryClass cls, const EtlEvent *ev, const 
     return s->rows->len - 1;
 }
 
-static uint32_t row_for(Summary *s, const EtlEvent *ev)
+static G_GNUC_NO_INLINE uint32_t row_for_other(Summary *s, const EtlEvent *ev);
+
+static inline uint32_t row_for(Summary *s, const EtlEvent *ev)
 {
     if (G_LIKELY(etl_header_kind_is_kernel(ev->kind))) {
         /* Image/Load arrives as hook 0x030A: count it under the Image group. */
@@ -127,6 +133,12 @@ static uint32_t row_for(Summary *s, const EtlEvent *ev)
         s->kidx[k] = r + 1;
         return r;
     }
+    return row_for_other(s, ev);
+}
+
+/* Classic, manifest, TraceLogging, WPP and other events: keyed by provider and id. */
+static uint32_t row_for_other(Summary *s, const EtlEvent *ev)
+{
     Key key = { 0 };
     switch (ev->kind) {
     case ETL_HDR_FULL:
@@ -163,23 +175,40 @@ static uint32_t row_for(Summary *s, const EtlEvent *ev)
 static void match_stack(Summary *s, const EtlEvent *ev, int64_t event_ts, uint32_t stack_tid)
 {
     s->tot.stack_events++;
-    if (ev->cpu >= s->n_rings) {
+    if (ev->cpu >= s->n_rings || !s->rings[ev->cpu]) {
         s->tot.stacks_unmatched++;
         return;
     }
-    CpuRing *cr = &s->rings[ev->cpu];
-    for (uint32_t i = 0; i < RING; i++) {
-        Recent *rc = &cr->r[(cr->head + i) % RING]; /* oldest first */
-        if (rc->row == 0 || rc->ts != event_ts) continue;
-        if (rc->tid != ETL_NO_ID && rc->tid != stack_tid) continue;
-        if (!rc->has_stack) {
-            rc->has_stack = true;
-            g_array_index(s->rows, SummaryRow, rc->row - 1).with_stack++;
+    CpuRing *cr = s->rings[ev->cpu];
+    Recent *hit = NULL;
+    if (G_LIKELY(cr->since_inv >= RING - 1)) {
+        /* The ring's entries are in timestamp order (the usual case: one CPU's events arrive in
+         * time order), so the entries with event_ts are adjacent and the newest ones come
+         * first from the head: walk back from the newest and stop at the first older
+         * timestamp; the last candidate seen is the oldest, as in the full scan below. */
+        for (uint32_t i = 1; i <= RING; i++) {
+            Recent *rc = &cr->r[(cr->head - i) % RING];
+            if (rc->row == 0 || rc->ts < event_ts) break; /* empty slots are all older */
+            if (rc->ts == event_ts && (rc->tid == ETL_NO_ID || rc->tid == stack_tid)) hit = rc;
         }
-        s->tot.stacks_matched++;
+    } else {
+        for (uint32_t i = 0; i < RING; i++) {
+            Recent *rc = &cr->r[(cr->head + i) % RING]; /* oldest first */
+            if (rc->row == 0 || rc->ts != event_ts) continue;
+            if (rc->tid != ETL_NO_ID && rc->tid != stack_tid) continue;
+            hit = rc;
+            break;
+        }
+    }
+    if (!hit) {
+        s->tot.stacks_unmatched++;
         return;
     }
-    s->tot.stacks_unmatched++;
+    if (!hit->has_stack) {
+        hit->has_stack = true;
+        g_array_index(s->rows, SummaryRow, hit->row - 1).with_stack++;
+    }
+    s->tot.stacks_matched++;
 }
 
 void summary_add(Summary *s, const EtlEvent *ev)
@@ -226,9 +255,20 @@ void summary_add(Summary *s, const EtlEvent *ev)
         if (G_UNLIKELY(etl_guid_equal(&ev->provider, &GUID_RT_LOST))) s->tot.lost_event_records++;
         return;
     }
-    /* Remember the event so a following StackWalk event can be attributed to it. */
-    if (ev->cpu < s->n_rings && ev->has_timestamp) {
-        CpuRing *cr = &s->rings[ev->cpu];
+    /* Remember the event so a following StackWalk event can be attributed to it.  Only kernel
+     * events get StackWalk stacks: xperf merges KernelTraceControl ImageID/DbgID events with
+     * the same timestamp and thread right before each Image/Load, and they must not take its
+     * stack (win7-x64-net45-x86proc: 111 Image/Load stacks). */
+    if (kernel && ev->cpu < s->n_rings && ev->has_timestamp) {
+        CpuRing *cr = s->rings[ev->cpu];
+        if (G_UNLIKELY(!cr)) cr = s->rings[ev->cpu] = g_new0(CpuRing, 1);
+        /* Order bookkeeping for match_stack: the ring is in time order once RING - 1 writes
+         * have passed since the last one below its predecessor (the inverted entry is then the
+         * oldest).  last_ts starts at 0, so a first negative timestamp counts as an inversion:
+         * erring that way only sends match_stack to its full scan. */
+        if (ev->timestamp < cr->last_ts) cr->since_inv = 0;
+        else if (cr->since_inv < RING) cr->since_inv++;
+        cr->last_ts = ev->timestamp;
         cr->r[cr->head] = (Recent){ ev->timestamp, r + 1, ev->tid, false };
         cr->head = (cr->head + 1) % RING;
     }
@@ -240,7 +280,11 @@ static int row_cmp(const void *a, const void *b)
     if (x->count != y->count) return x->count > y->count ? -1 : 1;
     int c = g_strcmp0(x->provider_name, y->provider_name);
     if (c) return c;
-    c = memcmp(&x->provider, &y->provider, sizeof x->provider);
+    /* field by field: the struct holds host-order integers */
+    if (x->provider.data1 != y->provider.data1) return x->provider.data1 < y->provider.data1 ? -1 : 1;
+    if (x->provider.data2 != y->provider.data2) return x->provider.data2 < y->provider.data2 ? -1 : 1;
+    if (x->provider.data3 != y->provider.data3) return x->provider.data3 < y->provider.data3 ? -1 : 1;
+    c = memcmp(x->provider.data4, y->provider.data4, 8);
     if (c) return c;
     if (x->cls != y->cls) return (int)x->cls - (int)y->cls;
     if (x->opcode != y->opcode) return (int)x->opcode - (int)y->opcode;
@@ -258,7 +302,7 @@ const SummaryRow *summary_rows(Summary *s, guint *n)
         s->kidx = NULL;
         g_hash_table_remove_all(s->other);
         s->have_last = false;
-        memset(s->rings, 0, sizeof(CpuRing) * s->n_rings);
+        for (uint32_t i = 0; i < s->n_rings; i++) g_clear_pointer(&s->rings[i], g_free);
     }
     *n = s->rows->len;
     return (const SummaryRow *)s->rows->data;

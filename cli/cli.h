@@ -63,7 +63,8 @@ typedef struct {
     char *tmp_path;
 } CliOutput;
 
-bool cli_output_open(CliOutput *o, const char *path);
+/* input: the trace path, so that -o cannot overwrite the trace being read. */
+bool cli_output_open(CliOutput *o, const char *path, const char *input);
 /* Flush and (for files) rename into place; false after printing an error. */
 bool cli_output_commit(CliOutput *o);
 /* Drop a partial output (removes the temporary file). */

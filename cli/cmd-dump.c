@@ -25,6 +25,7 @@ typedef struct {
     gint64     pid, tid;
     gint64     limit;
     gint64     max_hex;
+    gboolean   raw;
     /* resolved filters */
     EtlGuid    provider_guid;
     bool       provider_is_guid;
@@ -123,6 +124,12 @@ static void field_text(DumpCtx *x, GString *s, EtlFieldType type, const EtlField
         g_string_append(s, b);
         break;
     }
+    case ETL_FIELD_DURATION: {
+        char b[G_ASCII_DTOSTR_BUF_SIZE];
+        g_ascii_formatd(b, sizeof b, "%.3f", (double)etl_ticks_to_ns(x->h, v->i) / 1000.0);
+        g_string_append(s, b);
+        break;
+    }
     }
 }
 
@@ -141,7 +148,8 @@ static void emit_text_field(void *ctx, const char *name, EtlFieldType type, cons
         g_string_append_c(s, '"');
         for (gsize i = 0; i < x->tmp->len; i++) {
             char c = x->tmp->str[i];
-            if (c == '"' || c == '\\') g_string_append_c(s, '\\');
+            /* Text is for people: Windows paths keep their backslashes; only quotes are escaped. */
+            if (c == '"') g_string_append_c(s, '\\');
             if ((unsigned char)c < 0x20) g_string_append_printf(s, "\\x%02x", (unsigned char)c);
             else g_string_append_c(s, c);
         }
@@ -160,6 +168,7 @@ static void emit_json_field(void *ctx, const char *name, EtlFieldType type, cons
     case ETL_FIELD_I64: json_int(x->jw, v->i); break;
     case ETL_FIELD_BOOL: json_bool(x->jw, v->u != 0); break;
     case ETL_FIELD_TIME: json_double(x->jw, etl_time_rel_s(x->h, v->i), 9); break;
+    case ETL_FIELD_DURATION: json_double(x->jw, (double)etl_ticks_to_ns(x->h, v->i) / 1000.0, 3); break;
     default:
         g_string_truncate(x->tmp, 0);
         field_text(x, x->tmp, type, v);
@@ -191,15 +200,16 @@ static void dump_text(DumpCtx *x, const EtlEvent *ev, FILE *fp)
     format_id(id, ev->tid);
     g_string_append_printf(s, "%6s ", id->str);
     char *pl = cli_provider_label(ev), *el = cli_event_label(ev);
-    g_string_append_printf(s, "%s/%s", pl, el);
+    text_append_safe(s, pl); /* TraceLogging names come from the trace */
+    g_string_append_c(s, '/');
+    text_append_safe(s, el);
     g_free(pl);
     g_free(el);
     EtlKernelEvent k;
     bool decoded = (etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE) &&
                    etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
-    if (decoded) {
-        etl_kernel_emit_fields(ev, &k, emit_text_field, x);
-    } else if (ev->payload_len) {
+    if (decoded) etl_kernel_emit_fields(ev, &k, emit_text_field, x);
+    if ((!decoded || x->o->raw) && ev->payload_len) {
         uint32_t n = ev->payload_len;
         uint32_t shown = x->o->max_hex > 0 && n > (uint64_t)x->o->max_hex ? (uint32_t)x->o->max_hex : n;
         g_string_append_printf(s, " payload[%u]=", n);
@@ -251,11 +261,9 @@ static void dump_csv(DumpCtx *x, const EtlEvent *ev, FILE *fp)
         const char *fs = f->len && f->str[0] == ' ' ? f->str + 1 : f->str;
         csv_field_append(s, fs, strlen(fs));
         g_string_free(f, TRUE);
-        g_string_append_c(s, ',');
-    } else {
-        g_string_append_c(s, ',');
-        append_hex(s, ev->payload, ev->payload_len);
     }
+    g_string_append_c(s, ',');
+    if (!decoded || x->o->raw) append_hex(s, ev->payload, ev->payload_len);
     g_string_append_c(s, '\n');
     fwrite(s->str, 1, s->len, fp);
 }
@@ -291,7 +299,8 @@ static void dump_json(DumpCtx *x, const EtlEvent *ev)
         json_begin_object(w);
         etl_kernel_emit_fields(ev, &k, emit_json_field, x);
         json_end_object(w);
-    } else {
+    }
+    if (!decoded || x->o->raw) {
         g_string_truncate(x->tmp, 0);
         append_hex(x->tmp, ev->payload, ev->payload_len);
         json_key(w, "payload_hex"); json_string_len(w, x->tmp->str, x->tmp->len);
@@ -313,10 +322,12 @@ static bool resolve_filters(DumpOpts *o)
         } else {
             o->event_name = g_strdup(o->event);
         }
+        /* decimal, or hex with an explicit 0x (never octal: "010" is ten) */
         char *end = NULL;
         errno = 0;
-        long v = strtol(o->event_name, &end, 0);
-        if (end && *end == 0 && end != o->event_name && errno == 0) {
+        bool hex = g_str_has_prefix(o->event_name, "0x") || g_str_has_prefix(o->event_name, "0X");
+        long v = strtol(o->event_name + (hex ? 2 : 0), &end, hex ? 16 : 10);
+        if (end && *end == 0 && end != o->event_name + (hex ? 2 : 0) && errno == 0) {
             if (v < 0 || v > 65535) {
                 cli_usage_error("dump", "--event %s: a numeric event must be an opcode or event id (0-65535)", o->event);
                 return false;
@@ -334,7 +345,8 @@ static bool resolve_filters(DumpOpts *o)
 
 int cmd_dump(int argc, char **argv)
 {
-    DumpOpts o = { .pid = -1, .tid = -1, .limit = -1, .max_hex = 64 };
+    /* INT64_MIN = not given, so that a typed negative id is a usage error, not "no filter" */
+    DumpOpts o = { .pid = INT64_MIN, .tid = INT64_MIN, .limit = -1, .max_hex = 64 };
     cli_common_init(&o.c);
     GOptionEntry own[] = {
         { "provider", 'p', 0, G_OPTION_ARG_STRING, &o.provider,
@@ -347,6 +359,8 @@ int cmd_dump(int argc, char **argv)
         { "pid", 0, 0, G_OPTION_ARG_INT64, &o.pid, "Only events whose header carries this process id", "PID" },
         { "tid", 0, 0, G_OPTION_ARG_INT64, &o.tid, "Only events whose header carries this thread id", "TID" },
         { "limit", 'n', 0, G_OPTION_ARG_INT64, &o.limit, "Stop after N events", "N" },
+        { "raw", 0, 0, G_OPTION_ARG_NONE, &o.raw,
+          "Also show the payload bytes of decoded events (hex), to check a decoder against the bytes", NULL },
         { "max-hex", 0, 0, G_OPTION_ARG_INT64, &o.max_hex,
           "Text format: show at most N payload bytes of undecoded events (0 = all; default 64)", "N" },
         { NULL },
@@ -365,6 +379,13 @@ int cmd_dump(int argc, char **argv)
         cli_usage_error("dump", "--limit and --max-hex must not be negative");
         goto out;
     }
+    if ((o.pid != INT64_MIN && (o.pid < 0 || o.pid > UINT32_MAX)) ||
+        (o.tid != INT64_MIN && (o.tid < 0 || o.tid > UINT32_MAX))) {
+        cli_usage_error("dump", "--pid and --tid take a process or thread id (0 to 4294967295)");
+        goto out;
+    }
+    if (o.pid == INT64_MIN) o.pid = -1;
+    if (o.tid == INT64_MIN) o.tid = -1;
     CliDiagPrinter dp = { .quiet = o.c.quiet };
     EtlTrace *t = cli_open_trace(argv[1], &dp);
     if (!t) {
@@ -375,7 +396,7 @@ int cmd_dump(int argc, char **argv)
     int64_t from = isnan(o.c.from_s) ? INT64_MIN : etl_time_from_rel_s(h, o.c.from_s);
     int64_t to = isnan(o.c.to_s) ? INT64_MAX : etl_time_from_rel_s(h, o.c.to_s);
     CliOutput out;
-    if (!cli_output_open(&out, o.c.output)) {
+    if (!cli_output_open(&out, o.c.output, argv[1])) {
         etl_trace_free(t);
         rc = EXIT_RUNTIME;
         goto out;
@@ -399,8 +420,10 @@ int cmd_dump(int argc, char **argv)
             etl_reader_progress(r, &done, &all);
             cli_progress_update(&pr, done, all);
         }
-        if (ev->timestamp < from) continue;
-        if (ev->timestamp > to) break; /* time order: nothing later can be in the window */
+        /* Filter, do not stop at the first event past --to: a CPU stream with a time inversion
+         * can still hold events inside the window after it (the merge is only as ordered as
+         * each stream is). */
+        if (ev->timestamp < from || ev->timestamp > to) continue;
         if (!passes(&o, ev)) continue;
         if (o.c.format == RENDER_JSON) dump_json(&x, ev);
         else if (o.c.format == RENDER_CSV) dump_csv(&x, ev, out.fp);

@@ -53,6 +53,18 @@ static double duration_s(const InfoData *d)
     return end > 0 ? end : 0;
 }
 
+/* Thousands-separated number in a small rotating set of static buffers (for one printf). */
+static const char *N(uint64_t v)
+{
+    static char bufs[8][32];
+    static unsigned k;
+    char *b = bufs[k++ % 8];
+    char *t = text_uint(v);
+    g_strlcpy(b, t, 32);
+    g_free(t);
+    return b;
+}
+
 static void label_row(GString *out, const char *label, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void label_row(GString *out, const char *label, const char *fmt, ...)
 {
@@ -104,30 +116,31 @@ static void render_text(const InfoData *d, EtlTrace *t, GString *out)
     label_row(out, "Clock", "%s, %s Hz (one tick = %.3f µs)", etl_clock_type_name(h->clock_type), hz,
               1e6 / (double)h->ticks_per_second);
     g_free(hz);
-    label_row(out, "Session", "\"%s\" writing \"%s\"", h->logger_name, h->log_file_name);
+    char *ln = text_safe(h->logger_name), *lf = text_safe(h->log_file_name);
+    label_row(out, "Session", "\"%s\" writing \"%s\"", ln, lf);
+    g_free(ln);
+    g_free(lf);
     GString *mode = g_string_new(NULL);
     append_mode(mode, h->log_file_mode);
     label_row(out, "Log file mode", "%s", mode->str);
     g_string_free(mode, TRUE);
     char *bsz = text_bytes(h->buffer_size), *evb = text_bytes(st->bytes_events);
-    label_row(out, "Buffers", "%" G_GUINT64_FORMAT " of %s (%" G_GUINT64_FORMAT " compressed), %s of events, format %u.%u",
-              st->buffers, bsz, st->compressed_buffers, evb, h->layout_major, h->layout_minor);
+    label_row(out, "Buffers", "%s of %s (%s compressed), %s of events, format %u.%u", N(st->buffers), bsz,
+              N(st->compressed_buffers), evb, h->layout_major, h->layout_minor);
     g_free(bsz);
     g_free(evb);
-    label_row(out, "Events", "%s (%" G_GUINT64_FORMAT " system, %" G_GUINT64_FORMAT " compact, %" G_GUINT64_FORMAT
-              " perfinfo, %" G_GUINT64_FORMAT " classic, %" G_GUINT64_FORMAT " instance, %" G_GUINT64_FORMAT
-              " event-header, %" G_GUINT64_FORMAT " WPP)",
-              evs, st->events_by_header[ETL_HDR_SYSTEM], st->events_by_header[ETL_HDR_COMPACT],
-              st->events_by_header[ETL_HDR_PERFINFO], st->events_by_header[ETL_HDR_FULL],
-              st->events_by_header[ETL_HDR_INSTANCE], st->events_by_header[ETL_HDR_EVENT],
-              st->events_by_header[ETL_HDR_MESSAGE]);
+    label_row(out, "Events", "%s (%s system, %s compact, %s perfinfo, %s classic, %s instance, %s event-header, %s WPP)",
+              evs, N(st->events_by_header[ETL_HDR_SYSTEM]), N(st->events_by_header[ETL_HDR_COMPACT]),
+              N(st->events_by_header[ETL_HDR_PERFINFO]), N(st->events_by_header[ETL_HDR_FULL]),
+              N(st->events_by_header[ETL_HDR_INSTANCE]), N(st->events_by_header[ETL_HDR_EVENT]),
+              N(st->events_by_header[ETL_HDR_MESSAGE]));
     if (d->events_in_window != st->events)
         label_row(out, "In window", "%" G_GUINT64_FORMAT " events", d->events_in_window);
 
     g_string_append(out, "\nHealth\n");
     label_row(out, "Lost", "%u events, %u buffers (log-file header); %" G_GUINT64_FORMAT " lost-event records",
               h->events_lost, h->buffers_lost, tot->lost_event_records);
-    label_row(out, "Problems", "%" G_GUINT64_FORMAT " (corrupt or implausible data; reading went on)", st->diagnostics);
+    label_row(out, "Problems", "%s (corrupt or implausible data; reading went on)", N(st->diagnostics));
     for (int c = 0; c < ETL_DIAG_COUNT_; c++)
         if (st->diags_by_code[c])
             g_string_append_printf(out, "  %17s%" G_GUINT64_FORMAT " %s\n", "", st->diags_by_code[c],
@@ -141,19 +154,17 @@ static void render_text(const InfoData *d, EtlTrace *t, GString *out)
     }
     if (st->diagnostics > 5)
         g_string_append_printf(out, "  %17s(%" G_GUINT64_FORMAT " more)\n", "", st->diagnostics - MIN(nd, 5u));
-    label_row(out, "Skipped", "%" G_GUINT64_FORMAT " buffers, %" G_GUINT64_FORMAT " events, %" G_GUINT64_FORMAT " bytes",
-              st->buffers_skipped, st->events_skipped, st->bytes_skipped);
-    label_row(out, "Time inversions", "%" G_GUINT64_FORMAT, st->time_inversions);
+    label_row(out, "Skipped", "%s buffers, %s events, %s bytes", N(st->buffers_skipped), N(st->events_skipped),
+              N(st->bytes_skipped));
+    label_row(out, "Time inversions", "%s", N(st->time_inversions));
     if (st->header_events > 1)
         label_row(out, "Merged", "%" G_GUINT64_FORMAT " log-file header events (merged or relogged trace)",
                   st->header_events);
-    label_row(out, "Kernel payloads", "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " decoded, %" G_GUINT64_FORMAT
-              " without a decoder, %" G_GUINT64_FORMAT " malformed",
-              tot->kernel_decoded, tot->kernel_events, tot->kernel_undecoded, tot->kernel_malformed);
+    label_row(out, "Kernel payloads", "%s of %s decoded, %s without a decoder, %s malformed", N(tot->kernel_decoded),
+              N(tot->kernel_events), N(tot->kernel_undecoded), N(tot->kernel_malformed));
     if (tot->stack_events)
-        label_row(out, "Stacks", "%" G_GUINT64_FORMAT " stack records, %" G_GUINT64_FORMAT
-                  " matched to an event on the same CPU, %" G_GUINT64_FORMAT " not (user-mode halves arrive later)",
-                  tot->stack_events, tot->stacks_matched, tot->stacks_unmatched);
+        label_row(out, "Stacks", "%s stack records, %s matched to an event on the same CPU, %s with no event of that time among the CPU's last 32",
+                  N(tot->stack_events), N(tot->stacks_matched), N(tot->stacks_unmatched));
     else
         label_row(out, "Stacks", "none (record with stack walking to see who allocates)");
 
@@ -405,8 +416,16 @@ int cmd_info(int argc, char **argv)
     int64_t from = isnan(c.from_s) ? INT64_MIN : etl_time_from_rel_s(h, c.from_s);
     int64_t to = isnan(c.to_s) ? INT64_MAX : etl_time_from_rel_s(h, c.to_s);
 
+    /* Open the output before the long read, so a bad -o fails at once. */
+    CliOutput o;
+    if (!cli_output_open(&o, c.output, path)) {
+        etl_trace_free(t);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     Summary *sum = summary_new(t);
-    EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
+    /* Per-type counts, stack matching and time inversions are per-CPU properties: no merge. */
+    EtlReader *r = etl_reader_new(t, ETL_ORDER_CPU);
     CliProgress pr;
     cli_progress_init(&pr, "reading", !c.quiet && !c.no_progress);
     const EtlEvent *ev;
@@ -430,10 +449,7 @@ int cmd_info(int argc, char **argv)
                    .events_in_window = in_window };
     d.rows = summary_rows(sum, &d.n_rows);
 
-    CliOutput o;
-    if (!cli_output_open(&o, c.output)) {
-        rc = EXIT_RUNTIME;
-    } else {
+    {
         if (c.format == RENDER_JSON) {
             render_json(&d, t, o.fp);
         } else {

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -91,8 +92,9 @@ bool cli_common_validate(const char *cmd, CliCommon *c)
         cli_usage_error(cmd, "unknown format '%s' (use text, csv or json)", c->format_str);
         return false;
     }
-    if (!isnan(c->from_s) && c->from_s < 0) {
-        cli_usage_error(cmd, "--from must be >= 0 seconds");
+    if ((!isnan(c->from_s) && (c->from_s < 0 || !isfinite(c->from_s))) ||
+        (!isnan(c->to_s) && (c->to_s < 0 || !isfinite(c->to_s)))) {
+        cli_usage_error(cmd, "--from and --to are seconds from the trace start (0 or more)");
         return false;
     }
     if (!isnan(c->from_s) && !isnan(c->to_s) && c->to_s < c->from_s) {
@@ -162,12 +164,44 @@ void cli_diag_summary(CliDiagPrinter *dp)
 
 /* ------------------------------------------------------------------ output */
 
-bool cli_output_open(CliOutput *o, const char *path)
+/* The temporary file of the output being written, removed if a signal ends the run: an
+ * interrupted `etla dump -o big.txt` leaves nothing behind.  One output at a time. */
+static char *volatile pending_tmp;
+
+static void remove_pending_and_reraise(int sig)
+{
+    char *p = pending_tmp;
+    if (p) unlink(p); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void watch_signals(void)
+{
+    static bool installed;
+    if (installed) return;
+    installed = true;
+    const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = remove_pending_and_reraise;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+bool cli_output_open(CliOutput *o, const char *path, const char *input)
 {
     memset(o, 0, sizeof *o);
     if (!path || !strcmp(path, "-")) {
         o->fp = stdout;
         return true;
+    }
+    struct stat so, si;
+    if (input && stat(path, &so) == 0 && stat(input, &si) == 0 && so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+        cli_error("refusing to write %s: it is the trace being read", path);
+        return false;
     }
     o->path = g_strdup(path);
     o->tmp_path = g_strdup_printf("%s.tmp-XXXXXX", path);
@@ -182,6 +216,8 @@ bool cli_output_open(CliOutput *o, const char *path)
     umask(um);
     if (fchmod(fd, 0666 & ~um) != 0) { /* mkstemp creates 0600; outputs are ordinary files */
     }
+    watch_signals();
+    pending_tmp = o->tmp_path;
     o->fp = fdopen(fd, "w");
     if (!o->fp) {
         cli_error("cannot write %s: %s", path, g_strerror(errno));
@@ -205,6 +241,7 @@ bool cli_output_commit(CliOutput *o)
     }
     bool ok = fflush(o->fp) == 0 && !ferror(o->fp);
     int e = errno;
+    pending_tmp = NULL;
     if (fclose(o->fp) != 0 && ok) {
         ok = false;
         e = errno;
@@ -225,6 +262,7 @@ bool cli_output_commit(CliOutput *o)
 
 void cli_output_abort(CliOutput *o)
 {
+    pending_tmp = NULL;
     if (o->fp && o->path) {
         fclose(o->fp);
         unlink(o->tmp_path);

@@ -234,6 +234,12 @@ bool etl_writer_message(EtlWriter *w, const EtlWriterMessage *ev, const void *ar
 bool etl_writer_raw_event(EtlWriter *w, uint16_t cpu, int64_t timestamp, const void *bytes,
                           size_t len, GError **error);
 
+/* A complete buffer (WMI_BUFFER_HEADER + data), written verbatim as the next buffer of the
+ * file (or the next circular slot): for dump extraction, which carves buffers the kernel
+ * already formed, and for bad-input tests.  len >= 0x48.  It counts in BuffersWritten and its
+ * TimeStamp (0x10), if positive, in the trace's last timestamp (EndTime). */
+bool etl_writer_raw_buffer(EtlWriter *w, const void *buf, size_t len, GError **error);
+
 /* Flush one CPU's open buffer now (e.g. a flush timer), OR-ing extra BufferFlag bits
  * (e.g. ETL_BUFFER_FLAG_EVENTS_LOST).  No-op when the CPU has no open buffer. */
 bool etl_writer_flush_cpu(EtlWriter *w, uint16_t cpu, uint16_t extra_flags, GError **error);

@@ -185,9 +185,11 @@ void etl_buffer_header_parse(const uint8_t *p, EtlBufferHeader *out);
 
 typedef struct {
     uint64_t file_offset;
+    uint64_t span;             /* bytes of the file this entry covers: the buffer, or a whole run of
+                                  unusable (unwritten or garbage) slots */
     EtlBufferHeader hdr;
     uint32_t events_end;       /* end of events in the (decompressed) buffer image */
-    uint32_t index;            /* position in file order, 0-based (every slot is indexed) */
+    uint32_t index;            /* position in file order, 0-based (runs of unusable slots are one entry) */
     bool     compressed;
     bool     usable;           /* false: skipped (unwritten, or diagnosed as corrupt) */
     bool     unwritten;        /* zero-filled slot (preallocated or never written) */
@@ -250,7 +252,9 @@ const EtlBufferInfo    *etl_trace_buffer(const EtlTrace *t, uint32_t i);
 /* Highest CPU index seen in a buffer + 1 (may exceed header cpus in >64-CPU traces). */
 uint32_t                etl_trace_cpu_slots(const EtlTrace *t);
 
-/* Reader-wide statistics and health, accumulated as events are read. */
+/* Trace statistics and health.  Buffer counts are set when the trace is opened; event counts
+ * and diagnostics accumulate as readers read, so they describe one full pass when one reader
+ * has read the trace to its end (a second reader adds to them and re-reports problems). */
 typedef struct {
     uint64_t buffers, buffers_skipped, compressed_buffers;
     uint64_t buffers_unwritten;        /* zero-filled slots of preallocated/circular files */
@@ -399,7 +403,10 @@ EtlGuid        etl_kernel_group_guid_any(uint8_t group);
  * ------------------------------------------------------------------------------------------ */
 typedef enum {
     ETL_ORDER_TIME, /* k-way merge of per-CPU streams by (timestamp, cpu, sequence, position) */
-    ETL_ORDER_FILE, /* buffers in file order, events in buffer order (fastest; no merge)     */
+    ETL_ORDER_FILE, /* buffers in file order, events in buffer order (no merge)              */
+    ETL_ORDER_CPU,  /* one CPU stream after another, each in (sequence, position) order: every
+                       per-CPU property holds (time inversions, stack-walk adjacency) without the
+                       cost of the merge; for consumers that aggregate (etla info)            */
 } EtlOrder;
 
 typedef struct EtlReader EtlReader;
@@ -681,6 +688,7 @@ typedef enum {
     ETL_FIELD_TAG,   /* v.u: 4 tag characters, byte 0 first */
     ETL_FIELD_BYTES, /* v.bytes: raw hex */
     ETL_FIELD_TIME,  /* v.i: raw timestamp, shown relative to trace start */
+    ETL_FIELD_DURATION, /* v.i: clock ticks, shown in microseconds (name ends in "Us") */
 } EtlFieldType;
 
 typedef struct {
@@ -692,7 +700,12 @@ typedef struct {
     struct { const uint8_t *p; uint32_t len; } bytes;
 } EtlFieldValue;
 
+/* name is valid during the call only (most are static; "FrameN" for large N is formatted). */
 typedef void (*EtlFieldFn)(void *ctx, const char *name, EtlFieldType type, const EtlFieldValue *v);
+
+/* Display name of a POOL_TYPE value ("NonPagedPoolNx", "PagedPoolSession", ...); modifier bits
+ * (must-succeed, cache-aligned, quota, ...) are named too, joined with '|'.  Written into buf, which is returned. */
+const char *etl_pool_type_name(uint32_t type, char buf[96]);
 
 /* Emit the decoded fields of a kernel event (kind != UNKNOWN). */
 void etl_kernel_emit_fields(const EtlEvent *ev, const EtlKernelEvent *k, EtlFieldFn fn, void *ctx);

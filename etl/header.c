@@ -5,7 +5,7 @@
  * SYSTEM/COMPACT/PERFINFO headers the low word is the payload Version and the size is the
  * u16 at +4; for every other header the low word is the size.
  */
-#include "etl.h"
+#include "etl-private.h"
 
 #include <stdio.h>
 
@@ -38,33 +38,15 @@ static const uint16_t min_size[] = {
     [ETL_HDR_MESSAGE] = 8,   [ETL_HDR_OTHER] = 8,
 };
 
-/* Parse kernel-style headers (SYSTEM, COMPACT, PERFINFO): version word first. */
+/* Parse kernel-style headers (SYSTEM, COMPACT, PERFINFO): version word first.  The common
+ * case (no PMC/PEBS) never gets here: etl_event_parse_kernel (etl-private.h) takes it. */
 static int parse_kernel(const uint8_t *p, uint32_t size, EtlHeaderKind kind, EtlEvent *ev,
                         EtlDiagCode *diag_code, char *detail, size_t detail_len)
 {
     uint16_t vword = etl_rd16(p);
-    uint16_t hook = etl_rd16(p + 6);
     uint32_t hsize = min_size[kind];
 
-    ev->flags = vword;
-    ev->version = vword & 0xFF;
-    ev->opcode = hook & 0xFF;
-    ev->group = hook >> 8;
-    if (kind == ETL_HDR_PERFINFO) {
-        ev->tid = ev->pid = ETL_NO_ID;
-        ev->timestamp = (int64_t)etl_rd64(p + 8);
-        ev->kernel_time = ev->user_time = 0;
-    } else {
-        ev->tid = etl_rd32(p + 8);
-        ev->pid = etl_rd32(p + 12);
-        ev->timestamp = (int64_t)etl_rd64(p + 16);
-        if (kind == ETL_HDR_SYSTEM) {
-            ev->kernel_time = etl_rd32(p + 0x18);
-            ev->user_time = etl_rd32(p + 0x1C);
-        } else {
-            ev->kernel_time = ev->user_time = 0;
-        }
-    }
+    etl_kernel_header_fields(p, kind, ev);
     /* PEBS index and PMC counters sit between header and payload (§3.4). */
     ev->has_pebs = (vword & 0x8000) != 0;
     ev->n_pmc = (vword >> 8) & 7;
@@ -82,11 +64,6 @@ static int parse_kernel(const uint8_t *p, uint32_t size, EtlHeaderKind kind, Etl
         ev->pmc = NULL;
         ev->pebs_index = 0;
     }
-    /* 0x030A (Process group, type 10) is Image/Load (§3.13). */
-    if (G_UNLIKELY(hook == 0x030A))
-        ev->provider = ETL_GUID_IMAGE;
-    else
-        ev->provider = etl_kernel_group_guid_any(ev->group);
     ev->header_size = (uint16_t)hsize;
     return 0;
 }
@@ -184,6 +161,8 @@ static int parse_message(const uint8_t *p, uint32_t size, bool file_is64, EtlEve
 int etl_event_parse(const uint8_t *p, size_t avail, bool file_is64, EtlEvent *ev,
                     EtlDiagCode *diag_code, char *detail, size_t detail_len)
 {
+    int fast = etl_event_parse_kernel(p, avail, ev, NULL);
+    if (fast > 0) return fast;
     if (avail < 8) return 0;
     uint32_t marker = etl_rd32(p);
     if (marker == 0xFFFFFFFFu || marker == 0) return 0; /* fill: no more events */
@@ -193,17 +172,8 @@ int etl_event_parse(const uint8_t *p, size_t avail, bool file_is64, EtlEvent *ev
     uint32_t size;
     uint8_t psize = file_is64 ? 8 : 4;
 
-    ev->n_ext = 0;
-    ev->has_timestamp = true;
+    etl_event_reset_optional(ev);
     ev->group = 0;
-    ev->event_id = 0;
-    ev->level = ev->channel = 0;
-    ev->task = 0;
-    ev->keyword = 0;
-    ev->event_property = 0;
-    ev->n_pmc = 0;
-    ev->has_pebs = false;
-    ev->pmc = NULL;
 
     if ((b3 & 0xC0) == 0xC0) {
         switch (b2) {
@@ -270,16 +240,8 @@ int etl_event_parse(const uint8_t *p, size_t avail, bool file_is64, EtlEvent *ev
         rc = parse_event_header(p, size, ev, diag_code, detail, detail_len);
         break;
     case ETL_HDR_MESSAGE:
-        memset(&ev->provider, 0, sizeof ev->provider);
-        ev->tid = ev->pid = ETL_NO_ID;
-        ev->has_timestamp = false;
-        ev->timestamp = 0;
-        ev->opcode = 0;
-        ev->version = 0;
-        ev->kernel_time = ev->user_time = 0;
-        rc = parse_message(p, size, file_is64, ev, diag_code, detail, detail_len);
-        break;
     default: /* ETL_HDR_OTHER */
+        /* no provider, ids or time unless a WPP message's option flags bring them */
         memset(&ev->provider, 0, sizeof ev->provider);
         ev->tid = ev->pid = ETL_NO_ID;
         ev->has_timestamp = false;
@@ -289,7 +251,7 @@ int etl_event_parse(const uint8_t *p, size_t avail, bool file_is64, EtlEvent *ev
         ev->flags = 0;
         ev->kernel_time = ev->user_time = 0;
         ev->header_size = 8;
-        rc = 0;
+        rc = kind == ETL_HDR_MESSAGE ? parse_message(p, size, file_is64, ev, diag_code, detail, detail_len) : 0;
         break;
     }
     if (rc < 0) return rc;

@@ -35,8 +35,8 @@ const EtlGuid ETL_GUID_KTC_EVENTMETADATA =
 const EtlGuid ETL_GUID_SYSCONFIGEX =
     { 0x9b79ee91, 0xb5fd, 0x41c0, { 0xa2, 0x43, 0x42, 0x48, 0xe2, 0x66, 0xe9, 0xd0 } };
 
-/* Kernel group byte -> task GUID (ETL_CONTAINER.md §3.13). */
-static const EtlGuid k_group_guids[0x1F] = {
+/* Kernel group byte -> task GUID (ETL_CONTAINER.md §3.13).  Shared with the header parser. */
+const EtlGuid etl_k_group_guids[ETL_K_GROUP_GUIDS] = {
     [0x00] = { 0x68fdd900, 0x4a3e, 0x11d1, { 0x84, 0xf4, 0x00, 0x00, 0xf8, 0x04, 0x64, 0xe3 } }, /* EventTrace */
     [0x01] = { 0x3d6fa8d4, 0xfe05, 0x11d0, { 0x9d, 0xda, 0x00, 0xc0, 0x4f, 0xd7, 0xba, 0x7c } }, /* DiskIo */
     [0x02] = { 0x3d6fa8d3, 0xfe05, 0x11d0, { 0x9d, 0xda, 0x00, 0xc0, 0x4f, 0xd7, 0xba, 0x7c } }, /* PageFault */
@@ -72,13 +72,13 @@ static const EtlGuid k_group_guids[0x1F] = {
 
 const EtlGuid *etl_kernel_group_guid(uint8_t group)
 {
-    return group < G_N_ELEMENTS(k_group_guids) ? &k_group_guids[group] : NULL;
+    return group < G_N_ELEMENTS(etl_k_group_guids) ? &etl_k_group_guids[group] : NULL;
 }
 
 EtlGuid etl_kernel_group_guid_any(uint8_t group)
 {
-    if (group < G_N_ELEMENTS(k_group_guids))
-        return k_group_guids[group];
+    if (group < G_N_ELEMENTS(etl_k_group_guids))
+        return etl_k_group_guids[group];
     EtlGuid g;
     memset(&g, 0, sizeof g);
     g.data4[7] = group;            /* {00000000-0000-0000-0000-0000000000GG} */

@@ -49,7 +49,15 @@ static EtlSource *source_alloc(const char *name)
 
 EtlSource *etl_source_open_file(const char *path, GError **error)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Look before opening: open() blocks on a FIFO with no writer. */
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        g_set_error(error, ETL_ERROR, ETL_ERROR_IO, "cannot read %s: %s", path,
+                    S_ISDIR(pre.st_mode) ? "is a directory"
+                                         : "not a regular file (etla maps traces; save the stream to a file first)");
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         g_set_error(error, ETL_ERROR, ETL_ERROR_IO, "cannot open %s: %s", path, g_strerror(e));
@@ -67,7 +75,7 @@ EtlSource *etl_source_open_file(const char *path, GError **error)
         g_set_error(error, ETL_ERROR, ETL_ERROR_IO, "cannot read %s: is a directory", path);
         return NULL;
     }
-    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
         g_set_error(error, ETL_ERROR, ETL_ERROR_IO,
                     "cannot read %s: not a regular file (etla maps traces; save the stream to a file first)",

@@ -12,6 +12,12 @@
 #include <time.h>
 
 #define DEFAULT_MAX_DIAGS 64
+/* Largest uncompressed/compressed ratio a compressed buffer may claim.  Real traces stay below 14
+ * (win8-x64-compressed-net452.etl, 359 buffers); MS-XCA itself allows a few bytes to expand to
+ * 16 MiB, and time-order reading holds one decoded buffer per CPU at once, so without a bound a
+ * small file of such buffers would dictate gigabytes of memory.  With it, decoded bytes in
+ * memory stay below MAX_XPRESS_RATIO times the file size. */
+#define MAX_XPRESS_RATIO 1024u
 
 /* ------------------------------------------------------------------------ diagnostics */
 
@@ -120,9 +126,17 @@ double etl_time_rel_s(const EtlLogfileHeader *h, int64_t ts)
     return (double)etl_time_rel_ns(h, ts) / 1e9;
 }
 
+/* a + b, saturated: StartTime and ts0 come from the file and can be anything. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return b < 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 int64_t etl_time_filetime(const EtlLogfileHeader *h, int64_t ts)
 {
-    return h->start_time + muldiv((int64_t)((uint64_t)ts - (uint64_t)h->ts0), 10000000, h->ticks_per_second);
+    return add_sat(h->start_time, muldiv((int64_t)((uint64_t)ts - (uint64_t)h->ts0), 10000000, h->ticks_per_second));
 }
 
 int64_t etl_time_from_rel_s(const EtlLogfileHeader *h, double seconds)
@@ -130,7 +144,7 @@ int64_t etl_time_from_rel_s(const EtlLogfileHeader *h, double seconds)
     double ticks = seconds * (double)h->ticks_per_second;
     if (ticks > 9.2e18) return INT64_MAX;
     if (ticks < -9.2e18) return INT64_MIN;
-    return h->ts0 + (int64_t)ticks;
+    return add_sat(h->ts0, (int64_t)ticks);
 }
 
 void etl_filetime_format_iso8601(int64_t ft, char out[40])
@@ -245,11 +259,13 @@ static bool looks_like_header_buffer(const uint8_t *p, uint64_t avail)
     return (e[2] == 0x01 || e[2] == 0x02) && e[3] == 0xC0 && etl_rd16(e + 6) == 0x0000;
 }
 
-/* Plausible buffer header for resynchronisation in compressed files. */
+/* A plausible buffer header: sizes within bounds, a known type, the trace's logger.  A buffer
+ * that runs past the end of the file (a truncated last buffer) still counts as one. */
 static bool plausible_buffer(const EtlTrace *t, const EtlBufferHeader *h, uint64_t off, uint64_t fsize)
 {
+    (void)off;
+    (void)fsize;
     if (h->buffer_size < ETL_BUFFER_HEADER_SIZE + 8 || h->buffer_size > ETL_MAX_BUFFER_SIZE) return false;
-    if (h->buffer_size > fsize - off) return false;
     if (h->type > 8) return false;
     if (t->have_data_logger_id && h->logger_id != t->data_logger_id) return false;
     uint32_t ext = MAX(h->saved_offset, h->offset);
@@ -265,6 +281,85 @@ static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
     return true;
 }
 
+/* Does a buffer start at o: a plausible buffer header, unwritten (zero) space, the end of the
+ * file, or a tail too short for a header (diagnosed on its own)? */
+static bool buffer_starts_at(const EtlTrace *t, uint64_t o, uint64_t fsize)
+{
+    if (o > fsize) return false;
+    if (fsize - o < ETL_BUFFER_HEADER_SIZE) return true;
+    const uint8_t *p = etl_source_get(t->src, o, ETL_BUFFER_HEADER_SIZE);
+    if (all_bytes(p, ETL_BUFFER_HEADER_SIZE, 0)) return true;
+    EtlBufferHeader c;
+    etl_buffer_header_parse(p, &c);
+    return plausible_buffer(t, &c, o, fsize);
+}
+
+/* Strict enough to resynchronise on in the middle of garbage (compressed files, where the next
+ * buffer can start at any byte): known flag bits and states, a sane CPU and sequence number,
+ * and — two in a row — the next buffer (or the end of the file) where this one says it ends.
+ * A single plausible-looking header in compressed data is not enough: it once swallowed 4 MB. */
+static bool resync_buffer_at(const EtlTrace *t, uint64_t o, uint64_t fsize)
+{
+    if (o > fsize || fsize - o < ETL_BUFFER_HEADER_SIZE) return false;
+    EtlBufferHeader c;
+    etl_buffer_header_parse(etl_source_get(t->src, o, ETL_BUFFER_HEADER_SIZE), &c);
+    if (!plausible_buffer(t, &c, o, fsize)) return false;
+    if ((c.flags & ~0x7Fu) || c.state > 7 || c.cpu > 0x7FF || c.sequence < 0 || c.sequence > (INT64_C(1) << 40))
+        return false;
+    /* a buffer cut by the end of the file has nothing to chain to: it is the last thing read */
+    return c.buffer_size > fsize - o || buffer_starts_at(t, o + c.buffer_size, fsize);
+}
+
+static void release_behind(EtlTrace *t, uint64_t *released, uint64_t pos);
+
+static uint64_t next_resync(EtlTrace *t, uint64_t from, uint64_t fsize)
+{
+    uint64_t released = from;
+    for (uint64_t o = from; o + ETL_BUFFER_HEADER_SIZE <= fsize; o++) {
+        if (resync_buffer_at(t, o, fsize)) return o;
+        if (!(o & 0xFFFFF)) release_behind(t, &released, o);
+    }
+    return fsize;
+}
+
+/* Long scans over unusable space touch every page: hand them back as the scan goes, so that
+ * resident memory stays bounded (the scan of a 200 MB run of zeros must not keep 200 MB). */
+static void release_behind(EtlTrace *t, uint64_t *released, uint64_t pos)
+{
+    if (pos - *released < (16u << 20)) return;
+    etl_source_release(t->src, *released, (size_t)(pos - *released));
+    *released = pos;
+}
+
+/* Record a run of unusable bytes [off, end) as one index entry: a stretch of unwritten space
+ * or of garbage costs one entry and one diagnostic, not one per slot (a file of zeros with a
+ * tiny session size must not grow the index and the diagnostics with the file). */
+static void add_unusable(EtlTrace *t, const EtlBufferInfo *first, uint64_t end, bool unwritten)
+{
+    EtlBufferInfo bi = *first;
+    bi.span = end - first->file_offset;
+    bi.usable = false;
+    bi.unwritten = unwritten;
+    t->stats.bytes_skipped += bi.span;
+    t->stats.buffers_skipped++;
+    g_array_append_val(t->buffers, bi);
+    etl_source_release(t->src, first->file_offset, (size_t)MIN(bi.span, (uint64_t)SIZE_MAX));
+}
+
+/* First CPU index above the header's CPU count: diagnosed once per CPU.  Traces of machines with
+ * 64 or more CPUs (processor groups) can use indexes beyond NumberOfProcessors, so only smaller
+ * machines are checked. */
+static void check_cpu(EtlTrace *t, const EtlBufferInfo *bi)
+{
+    uint16_t cpu = bi->hdr.cpu;
+    if (!t->hdr.cpus || t->hdr.cpus >= 64 || cpu < t->hdr.cpus) return;
+    if (!t->cpu_diagnosed) t->cpu_diagnosed = g_new0(uint8_t, 65536 / 8);
+    if (t->cpu_diagnosed[cpu / 8] & (1u << (cpu % 8))) return;
+    t->cpu_diagnosed[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+    etl_trace_diag(t, ETL_DIAG_CPU_RANGE, bi->file_offset, bi->index, cpu,
+                   "buffer CPU %u is beyond the %u CPUs of the header", cpu, t->hdr.cpus);
+}
+
 static void index_buffers(EtlTrace *t)
 {
     uint64_t fsize = etl_source_size(t->src);
@@ -274,6 +369,7 @@ static void index_buffers(EtlTrace *t)
 
     while (off < fsize) {
         uint32_t idx = t->buffers->len;
+        bool compressed_file = compressed_mode || t->file_compressed;
         if (fsize - off < ETL_BUFFER_HEADER_SIZE) {
             const uint8_t *rest = etl_source_get(t->src, off, (size_t)(fsize - off));
             if (!all_bytes(rest, (size_t)(fsize - off), 0) && !all_bytes(rest, (size_t)(fsize - off), 0xFF))
@@ -288,20 +384,32 @@ static void index_buffers(EtlTrace *t)
         etl_buffer_header_parse(p, &bi.hdr);
         const EtlBufferHeader *h = &bi.hdr;
 
-        /* Unwritten (zero) space: preallocated files and unwritten circular slots.  Every
-         * slot is indexed, usable or not, so that buffer numbers are file ordinals. */
+        /* Unwritten (zero) space: preallocated files and unwritten circular slots; the whole
+         * run is one entry. */
         if (all_bytes(p, ETL_BUFFER_HEADER_SIZE, 0)) {
-            uint64_t step = session && session <= fsize - off ? session : fsize - off;
+            uint64_t end = off, released = off;
+            if (!compressed_file && session) {
+                do {
+                    end += MIN((uint64_t)session, fsize - end);
+                    release_behind(t, &released, end);
+                } while (end + ETL_BUFFER_HEADER_SIZE <= fsize &&
+                         all_bytes(etl_source_get(t->src, end, ETL_BUFFER_HEADER_SIZE), ETL_BUFFER_HEADER_SIZE, 0));
+            } else {
+                /* compressed buffers can start anywhere: the run ends at the next non-zero byte */
+                const uint8_t *q = etl_source_get(t->src, off, (size_t)(fsize - off));
+                end = off;
+                while (end < fsize && q[end - off] == 0) {
+                    end++;
+                    if (!(end & 0xFFFFF)) release_behind(t, &released, end);
+                }
+            }
             if (!(t->hdr.log_file_mode & (ETL_MODE_PREALLOCATE | ETL_MODE_CIRCULAR)))
                 etl_trace_diag(t, ETL_DIAG_BUFFER_HEADER, off, idx, -1,
-                               "zero-filled buffer (unwritten space), %" G_GUINT64_FORMAT " bytes skipped", step);
+                               "zero-filled buffer (unwritten space), %" G_GUINT64_FORMAT " bytes skipped", end - off);
             else
                 t->stats.buffers_unwritten++;
-            bi.unwritten = true;
-            t->stats.bytes_skipped += step;
-            t->stats.buffers_skipped++;
-            g_array_append_val(t->buffers, bi);
-            off += step;
+            add_unusable(t, &bi, end, true);
+            off = end;
             continue;
         }
 
@@ -309,27 +417,25 @@ static void index_buffers(EtlTrace *t)
         bool header_ok = h->buffer_size >= ETL_BUFFER_HEADER_SIZE + 8 && h->buffer_size <= ETL_MAX_BUFFER_SIZE &&
                          h->type <= 8;
         if (!header_ok) {
-            etl_trace_diag(t, ETL_DIAG_BUFFER_HEADER, off, idx, -1,
-                           "implausible buffer header (BufferSize 0x%x, type %u, flags 0x%x)",
-                           h->buffer_size, h->type, h->flags);
-            /* Resynchronise: uncompressed buffers all have the session size; compressed ones
-             * are variable, so scan forward for a plausible header. */
-            uint64_t next;
-            if (!compressed_mode && !t->file_compressed && session) {
-                next = off + MIN((uint64_t)session, fsize - off);
+            /* Resynchronise: uncompressed buffers all have the session size, so step slot by slot
+             * over the garbage; compressed ones are variable, so scan for a header that chains. */
+            uint64_t end;
+            if (!compressed_file && session) {
+                end = off;
+                uint64_t released = off;
+                do {
+                    end += MIN((uint64_t)session, fsize - end);
+                    release_behind(t, &released, end);
+                } while (end + ETL_BUFFER_HEADER_SIZE <= fsize && !buffer_starts_at(t, end, fsize));
             } else {
-                uint64_t o = off + 8;
-                for (; o + ETL_BUFFER_HEADER_SIZE <= fsize; o += 8) {
-                    EtlBufferHeader c;
-                    etl_buffer_header_parse(etl_source_get(t->src, o, ETL_BUFFER_HEADER_SIZE), &c);
-                    if (plausible_buffer(t, &c, o, fsize)) break;
-                }
-                next = o + ETL_BUFFER_HEADER_SIZE > fsize ? fsize : o;
+                end = next_resync(t, off + 1, fsize);
             }
-            t->stats.bytes_skipped += next - off;
-            t->stats.buffers_skipped++;
-            g_array_append_val(t->buffers, bi);
-            off = next;
+            etl_trace_diag(t, ETL_DIAG_BUFFER_HEADER, off, idx, -1,
+                           "implausible buffer header (BufferSize 0x%x, type %u, flags 0x%x); %" G_GUINT64_FORMAT
+                           " bytes skipped to the next buffer",
+                           h->buffer_size, h->type, h->flags, end - off);
+            add_unusable(t, &bi, end, false);
+            off = end;
             continue;
         }
 
@@ -339,6 +445,33 @@ static void index_buffers(EtlTrace *t)
         bi.compressed = comp;
         bi.usable = true;
 
+        /* A BufferSize that differs from the session size and leads nowhere (past the end of the
+         * file, or to no buffer) while the session size leads to a buffer is a corrupt field:
+         * uncompressed buffers all have the session size (ETL_CONTAINER.md §6.3), so step by
+         * that; otherwise every buffer after this one would be lost. */
+        bool resized = false;
+        if (!comp && !compressed_file && h->buffer_size != session &&
+            !buffer_starts_at(t, off + stride, fsize) && buffer_starts_at(t, off + session, fsize)) {
+            etl_trace_diag(t, ETL_DIAG_BUFFER_SIZE, off, idx, h->cpu,
+                           "buffer size 0x%x %s; read as the session buffer size 0x%x", h->buffer_size,
+                           stride > fsize - off ? "runs past the end of the file" : "is not followed by a buffer",
+                           session);
+            stride = session;
+            resized = true;
+        }
+        /* A compressed buffer's size is its only link to the next one: when it leads to neither a
+         * buffer nor the end of the file, the field (or the buffer) is corrupt.  Skip to the next
+         * buffer that chains instead of trusting it (which could swallow megabytes). */
+        if (comp && idx > 0 && stride <= fsize - off && !buffer_starts_at(t, off + stride, fsize)) {
+            uint64_t end = next_resync(t, off + 1, fsize);
+            etl_trace_diag(t, ETL_DIAG_BUFFER_SIZE, off, idx, h->cpu,
+                           "compressed buffer of 0x%x bytes is not followed by a buffer; %" G_GUINT64_FORMAT
+                           " bytes skipped to the next buffer",
+                           h->buffer_size, end - off);
+            add_unusable(t, &bi, end, false);
+            off = end;
+            continue;
+        }
         if (stride > fsize - off) {
             etl_trace_diag(t, ETL_DIAG_BUFFER_TRUNCATED, off, idx, h->cpu,
                            "buffer of %u bytes runs past the end of the file (%" G_GUINT64_FORMAT " bytes left)",
@@ -354,10 +487,17 @@ static void index_buffers(EtlTrace *t)
                                    "compressed buffer with implausible uncompressed size 0x%x (session buffers are 0x%x)",
                                    extent, session);
                 bi.usable = false;
+            } else if (bi.usable && extent - ETL_BUFFER_HEADER_SIZE >
+                                         MAX((uint64_t)4096, MAX_XPRESS_RATIO * (stride - ETL_BUFFER_HEADER_SIZE))) {
+                etl_trace_diag(t, ETL_DIAG_BUFFER_HEADER, off, idx, h->cpu,
+                               "compressed buffer of %" G_GUINT64_FORMAT " bytes claims an uncompressed size of 0x%x, "
+                               "over %u times as much",
+                               stride, extent, MAX_XPRESS_RATIO);
+                bi.usable = false;
             }
             bi.events_end = extent;
         } else {
-            if (h->buffer_size != session && idx > 0)
+            if (h->buffer_size != session && idx > 0 && !resized)
                 etl_trace_diag(t, ETL_DIAG_BUFFER_SIZE, off, idx, h->cpu,
                                "buffer size 0x%x differs from the session buffer size 0x%x", h->buffer_size, session);
             bi.events_end = (uint32_t)MIN((uint64_t)extent, stride);
@@ -374,9 +514,8 @@ static void index_buffers(EtlTrace *t)
                                h->logger_id, t->data_logger_id);
             }
         }
-        if (t->hdr.cpus && h->cpu >= t->hdr.cpus)
-            etl_trace_diag(t, ETL_DIAG_CPU_RANGE, off, idx, h->cpu,
-                           "buffer CPU %u is beyond the %u CPUs of the header", h->cpu, t->hdr.cpus);
+        check_cpu(t, &bi);
+        bi.span = stride;
         if (bi.usable) {
             if ((uint32_t)h->cpu + 1 > t->cpu_slots) t->cpu_slots = h->cpu + 1u;
             if (comp) t->stats.compressed_buffers++;
@@ -386,6 +525,9 @@ static void index_buffers(EtlTrace *t)
             t->stats.bytes_skipped += stride;
         }
         g_array_append_val(t->buffers, bi);
+        /* Reading the header faulted in the pages around it (the kernel maps neighbouring
+         * cached pages too): let them go, or indexing alone would make the whole file resident. */
+        etl_source_release(t->src, off, (size_t)stride);
         off += stride;
     }
 }
@@ -439,11 +581,14 @@ EtlTrace *etl_trace_open(EtlSource *src, const EtlOpenOptions *opts, GError **er
     }
     t->hdr.logger_id = bh.logger_id;
     if (t->hdr.buffer_size < ETL_BUFFER_HEADER_SIZE + 8 || t->hdr.buffer_size > ETL_MAX_BUFFER_SIZE) {
-        /* The header's session size is only a reference; fall back to the first buffer's. */
+        /* The header's session size is only a reference; fall back to the first buffer's, within
+         * the format's limit: compressed buffers are decoded into session-sized scratch buffers,
+         * so an unchecked size here (up to 4 GiB) would be an allocation the file dictates. */
+        uint32_t fallback = MIN(bh.buffer_size, ETL_MAX_BUFFER_SIZE);
         etl_trace_diag(t, ETL_DIAG_BUFFER_SIZE, ETL_BUFFER_HEADER_SIZE + 0x20, 0, 0,
                        "log-file header gives an implausible buffer size 0x%x; using 0x%x", t->hdr.buffer_size,
-                       bh.buffer_size);
-        t->hdr.buffer_size = bh.buffer_size;
+                       fallback);
+        t->hdr.buffer_size = fallback;
     }
     index_buffers(t);
     if (t->cpu_slots == 0) t->cpu_slots = 1;
@@ -464,6 +609,7 @@ void etl_trace_free(EtlTrace *t)
     g_free(t->hdr.logger_name);
     g_free(t->hdr.log_file_name);
     g_free(t->diags);
+    g_free(t->cpu_diagnosed);
     g_free(t);
 }
 

@@ -436,8 +436,8 @@ EtlWriter *etl_writer_new_file(const char *path, const EtlWriterConfig *cfg, GEr
     w->fd = g_mkstemp_full(w->tmp_path, O_RDWR | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         int e = errno;
-        g_set_error(error, ETL_ERROR, ETL_ERROR_IO, "Cannot create %s: %s", w->tmp_path,
-                    g_strerror(e));
+        g_set_error(error, ETL_ERROR, ETL_ERROR_IO, "Cannot create %s (temporary file %s): %s",
+                    path, w->tmp_path, g_strerror(e));
         g_free(w->tmp_path);
         w->tmp_path = NULL;
         etl_writer_free(w);
@@ -582,6 +582,31 @@ static uint8_t *reserve(EtlWriter *w, uint16_t cpu, size_t size, int64_t ts, boo
     }
     w->stats.events++;
     return p;
+}
+
+bool etl_writer_raw_buffer(EtlWriter *w, const void *buf, size_t len, GError **error)
+{
+    if (!usable(w, error)) return false;
+    if (len < HDR || len > ETL_MAX_BUFFER_SIZE || (w->n_slots && len != w->cfg.buffer_size)) {
+        g_set_error(error, ETL_ERROR, ETL_ERROR_INVALID, "Cannot write a raw buffer of %zu bytes", len);
+        return false;
+    }
+    uint64_t off;
+    if (w->n_slots) {
+        off = w->hdr_size + (w->data_buffers % w->n_slots) * (uint64_t)w->cfg.buffer_size;
+        if (w->data_buffers >= w->n_slots) w->stats.buffers_overwritten++;
+    } else {
+        off = w->file_off;
+        w->file_off += len;
+    }
+    if (!sink_write(w, off, buf, len, error)) return false;
+    int64_t ts = (int64_t)etl_rd64((const uint8_t *)buf + 0x10);
+    if (ts > 0 && ts > w->stats.last_ts) w->stats.last_ts = ts;
+    if (off + len > w->file_size) w->file_size = off + len;
+    w->stats.bytes = w->file_size;
+    w->data_buffers++;
+    w->stats.buffers++;
+    return true;
 }
 
 bool etl_writer_flush_cpu(EtlWriter *w, uint16_t cpu, uint16_t extra_flags, GError **error)

@@ -47,6 +47,9 @@ void        json_escape_append(GString *out, const char *s, size_t n);
 void        csv_field_append(GString *out, const char *s, size_t n);
 
 /* ------------------------------------------------------------------ text helpers */
+/* Control characters (newline, escape, ...) written as \xNN: for trace-supplied names. */
+void        text_append_safe(GString *out, const char *s);
+char       *text_safe(const char *s);                             /* g_free */
 /* "1,234,567" */
 void        text_append_uint(GString *out, uint64_t v);
 char       *text_uint(uint64_t v);                               /* g_free */

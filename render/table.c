@@ -39,6 +39,22 @@ void csv_field_append(GString *out, const char *s, size_t n)
     g_string_append_c(out, '"');
 }
 
+void text_append_safe(GString *out, const char *s)
+{
+    /* Names come from the trace: a newline or an escape sequence must not reach the terminal. */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) g_string_append_printf(out, "\\x%02x", *p);
+        else g_string_append_c(out, (char)*p);
+    }
+}
+
+char *text_safe(const char *s)
+{
+    GString *g = g_string_new(NULL);
+    text_append_safe(g, s ? s : "");
+    return g_string_free(g, FALSE);
+}
+
 void text_append_uint(GString *out, uint64_t v)
 {
     char digits[32];
@@ -132,7 +148,8 @@ void table_begin_row(Table *t)
 void table_cell(Table *t, const char *text, const char *raw, char kind)
 {
     GArray *row = g_ptr_array_index(t->rows, t->rows->len - 1);
-    Cell c = { g_strdup(text ? text : ""), g_strdup(raw ? raw : (text ? text : "")), kind };
+    /* the text form is escaped for terminals; CSV and JSON escape the raw form themselves */
+    Cell c = { text_safe(text), g_strdup(raw ? raw : (text ? text : "")), kind };
     g_array_append_val(row, c);
 }
 
@@ -171,7 +188,7 @@ void table_render_text(const Table *t, GString *out, int indent)
         for (guint c = 0; c < nc; c++) {
             const Column *col = &g_array_index(t->cols, Column, c);
             const char *s = row ? (c < row->len ? g_array_index(row, Cell, c).text : "") : col->title;
-            gsize l = g_utf8_strlen(s, -1), pad = w[c] - l;
+            gsize l = g_utf8_strlen(s, -1), pad = w[c] > l ? w[c] - l : 0;
             if (c) g_string_append(line, "  ");
             if (col->align == TABLE_RIGHT)
                 for (gsize i = 0; i < pad; i++) g_string_append_c(line, ' ');

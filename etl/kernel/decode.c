@@ -59,13 +59,19 @@ static const uint8_t k_decoders[0x20][256] = {
     },
 };
 
-EtlKernelDecoderId etl_kernel_decoder_for(uint8_t group, uint8_t opcode)
+static inline EtlKernelDecoderId decoder_for(uint8_t group, uint8_t opcode)
 {
     return group < 0x20 ? (EtlKernelDecoderId)k_decoders[group][opcode] : ETL_KD_NONE;
 }
 
+EtlKernelDecoderId etl_kernel_decoder_for(uint8_t group, uint8_t opcode)
+{
+    return decoder_for(group, opcode);
+}
+
 /* ------------------------------------------------------------------------------------------
- * Helpers
+ * Helpers.  Decoders of rare, long events (process, image, thread, rundown) are kept out of
+ * line so that the entry point stays small for the per-event ones (pool, DPC, stacks...).
  * ------------------------------------------------------------------------------------------ */
 #define OK        ETL_DECODE_OK
 #define UNKNOWN   ETL_DECODE_UNKNOWN
@@ -185,7 +191,7 @@ static EtlDecodeStatus dec_sampled_profile(const EtlEvent *ev, const uint8_t *p,
 /* ------------------------------------------------------------------------------------------
  * Thread (KP §3)
  * ------------------------------------------------------------------------------------------ */
-static EtlDecodeStatus dec_thread(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
+static G_GNUC_NO_INLINE EtlDecodeStatus dec_thread(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
                                   EtlKernelEvent *out)
 {
     uint16_t v = ev->version;
@@ -294,7 +300,7 @@ static EtlDecodeStatus dec_ready_thread(const EtlEvent *ev, const uint8_t *p, ui
  * Process (KP §4).  The SID is variable-length (KP §0.4): a u32 0 is the whole field (4
  * bytes); otherwise a TOKEN_USER of 2P bytes, then a SID of 8 + 4*SubAuthorityCount bytes.
  * ------------------------------------------------------------------------------------------ */
-static EtlDecodeStatus dec_process(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
+static G_GNUC_NO_INLINE EtlDecodeStatus dec_process(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
                                    EtlKernelEvent *out)
 {
     uint16_t v = ev->version;
@@ -366,7 +372,7 @@ static EtlDecodeStatus dec_process(const EtlEvent *ev, const uint8_t *p, uint32_
 /* ------------------------------------------------------------------------------------------
  * Image (KP §5.2)
  * ------------------------------------------------------------------------------------------ */
-static EtlDecodeStatus dec_image(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
+static G_GNUC_NO_INLINE EtlDecodeStatus dec_image(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
                                  EtlKernelEvent *out)
 {
     uint16_t v = ev->version;
@@ -428,7 +434,7 @@ static EtlDecodeStatus dec_stack(const EtlEvent *ev, const uint8_t *p, uint32_t 
     o->pid = etl_rd32(p + 8);
     o->tid = etl_rd32(p + 12);
     o->frames = p + 16;
-    o->n_frames = (n - 16) / P;                   /* a partial trailing frame is ignored */
+    o->n_frames = (n - 16) >> (P == 8 ? 3 : 2);   /* / P; a partial trailing frame is ignored */
     o->frame_size = (uint8_t)P;
     out->kind = ETL_K_STACK;
     return OK;
@@ -444,7 +450,7 @@ static EtlDecodeStatus dec_stack_key_def(const EtlEvent *ev, const uint8_t *p, u
     EtlStackKeyDef *o = &out->u.stack_key_def;
     o->key = etl_rdptr(p, P);
     o->frames = p + P;
-    o->n_frames = (n - P) / P;
+    o->n_frames = (n - P) >> (P == 8 ? 3 : 2);    /* / P (4 or 8), without a divide */
     o->frame_size = (uint8_t)P;
     out->kind = ETL_K_STACK_KEY_DEF;
     return OK;
@@ -471,7 +477,7 @@ static EtlDecodeStatus dec_stack_key_ref(const EtlEvent *ev, const uint8_t *p, u
  * SystemConfig CPU (KP §7): ComputerName WChar[256] @20, DomainName WChar[132|134] @532,
  * HyperThreadingFlag ptr @796 (v0/v1) or @800 (v2/v3); v3 adds fields after it.
  * ------------------------------------------------------------------------------------------ */
-static EtlDecodeStatus dec_sysconfig_cpu(const EtlEvent *ev, const uint8_t *p, uint32_t n,
+static G_GNUC_NO_INLINE EtlDecodeStatus dec_sysconfig_cpu(const EtlEvent *ev, const uint8_t *p, uint32_t n,
                                          unsigned P, EtlKernelEvent *out)
 {
     uint16_t v = ev->version;
@@ -529,7 +535,7 @@ static EtlDecodeStatus dec_logfile_header(const EtlEvent *ev, uint32_t n, unsign
 /* ------------------------------------------------------------------------------------------
  * KernelTraceControl ImageID / DbgID (KP §5.4), classic events with class GUID b3e675d7-…
  * ------------------------------------------------------------------------------------------ */
-static EtlDecodeStatus dec_ktc(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
+static G_GNUC_NO_INLINE EtlDecodeStatus dec_ktc(const EtlEvent *ev, const uint8_t *p, uint32_t n, unsigned P,
                                EtlKernelEvent *out)
 {
     uint32_t next;
@@ -581,7 +587,7 @@ EtlDecodeStatus etl_kernel_decode(const EtlEvent *ev, EtlKernelEvent *out)
     const uint32_t n = p ? ev->payload_len : 0;
 
     if (G_LIKELY(etl_header_kind_is_kernel(ev->kind))) {
-        switch (etl_kernel_decoder_for(ev->group, ev->opcode)) {
+        switch (decoder_for(ev->group, ev->opcode)) {
         case ETL_KD_NONE:            return UNKNOWN;
         case ETL_KD_POOL:            return dec_pool(ev, p, n, P, out);
         case ETL_KD_POOL_OTHER:      out->kind = ETL_K_POOL_OTHER; return OK;

@@ -303,7 +303,9 @@ void etl_kernel_emit_fields(const EtlEvent *ev, const EtlKernelEvent *k, EtlFiel
         return;
     case ETL_K_POOL: {
         const EtlPool *p = &k->u.pool;
+        char tbuf[96];
         U("Type", p->type);
+        put_a(s, "PoolType", (EtlAStr){ etl_pool_type_name(p->type, tbuf), (uint32_t)strlen(tbuf) });
         put_u(s, "Tag", ETL_FIELD_TAG, p->tag);
         U("NumberOfBytes", p->size);
         HEX("Entry", p->entry);
@@ -314,11 +316,15 @@ void etl_kernel_emit_fields(const EtlEvent *ev, const EtlKernelEvent *k, EtlFiel
     case ETL_K_DPC:
         TIME("InitialTime", k->u.dpc.initial_time);
         HEX("Routine", k->u.dpc.routine);
+        /* The event is written when the routine returns: header time - InitialTime (KP §2.4). */
+        /* (both come from the file: wrap like the time code rather than overflow) */
+        put_i(s, "DurationUs", ETL_FIELD_DURATION, (int64_t)((uint64_t)ev->timestamp - k->u.dpc.initial_time));
         return;
     case ETL_K_ISR: {
         const EtlIsr *i = &k->u.isr;
         TIME("InitialTime", i->initial_time);
         HEX("Routine", i->routine);
+        put_i(s, "DurationUs", ETL_FIELD_DURATION, (int64_t)((uint64_t)ev->timestamp - i->initial_time));
         BOOL("ReturnValue", i->return_value);
         if (ev->version >= 2) {
             U("Vector", i->vector);
@@ -421,4 +427,24 @@ void etl_kernel_emit_fields(const EtlEvent *ev, const EtlKernelEvent *k, EtlFiel
         emit_logfile_header(s, ev);
         return;
     }
+}
+
+const char *etl_pool_type_name(uint32_t type, char buf[96])
+{
+    /* WDK POOL_TYPE: base type in the low 3 bits (with bit 2 cache-aligned), 0x20 session,
+     * 0x200 NX; 8/16/256 are caller modifier flags (KERNEL_PAYLOADS.md §1.3). */
+    static const char *const base[] = { "NonPagedPool", "PagedPool", "NonPagedPoolMustSucceed", "DontUseThisType",
+                                        "NonPagedPoolCacheAligned", "PagedPoolCacheAligned",
+                                        "NonPagedPoolCacheAlignedMustS", "DontUseThisType" };
+    GString *g = g_string_new(base[type & 7]);
+    if (type & 0x20) g_string_append(g, "Session");
+    if (type & 0x200) g_string_append(g, "Nx");
+    if (type & 0x8) g_string_append(g, "|QuotaFailInsteadOfRaise");
+    if (type & 0x10) g_string_append(g, "|RaiseIfAllocationFailure");
+    if (type & 0x100) g_string_append(g, "|ColdAllocation");
+    uint32_t other = type & ~0x33Fu;
+    if (other) g_string_append_printf(g, "|0x%x", other);
+    g_strlcpy(buf, g->str, 96);
+    g_string_free(g, TRUE);
+    return buf;
 }

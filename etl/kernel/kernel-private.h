@@ -30,6 +30,10 @@ typedef enum {
 /* Decoder for a kernel (group, opcode); ETL_KD_NONE when none.  Exposed for tests. */
 EtlKernelDecoderId etl_kernel_decoder_for(uint8_t group, uint8_t opcode);
 
+/* Kernel group byte (< 0x1F) -> task GUID (names.c); etl_kernel_group_guid_any for the rest. */
+#define ETL_K_GROUP_GUIDS 0x1F
+extern const EtlGuid etl_k_group_guids[ETL_K_GROUP_GUIDS];
+
 /* names.c self-check (tests): the provider and opcode tables are sorted for bsearch. */
 bool etl_names_tables_sorted(void);
 

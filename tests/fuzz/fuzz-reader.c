@@ -1,12 +1,20 @@
 /* fuzz-reader.c — libFuzzer harness over the in-memory reader: open, index, merge, decode
  * every kernel payload, emit every field, and run the trace summary, on arbitrary bytes.
  * Built with -fsanitize=fuzzer when -Dfuzzing=true (clang); otherwise linked with
- * replay-main.c and run over the committed corpus as an ordinary test. */
+ * replay-main.c and run over the committed corpus as an ordinary test.
+ *
+ * Besides the events, it touches what `etla info` and `etla dump` compute from a trace: the
+ * buffer index, every diagnostic (formatted as it happens, with only a few kept), the time
+ * conversions of every timestamp (relative seconds, FILETIME, ISO 8601), reader progress and
+ * the TraceLogging names and stack items of EVENT_HEADER events. */
 #include "analyses.h"
 #include "etl.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,44 +33,154 @@ static void count_field(void *ctx, const char *name, EtlFieldType type, const Et
         g_string_free(g, TRUE);
     } else if (type == ETL_FIELD_BYTES) {
         for (uint32_t i = 0; i < v->bytes.len; i++) *n += v->bytes.p[i];
+    } else if (type == ETL_FIELD_GUID) {
+        char g[ETL_GUID_STRLEN];
+        etl_guid_format(&v->guid, g);
+        *n += strlen(g);
     }
     (*n)++;
 }
 
-static void run(const uint8_t *data, size_t size, EtlOrder order)
+typedef struct {
+    EtlTrace *t;     /* set after open: diagnostics reported during open have no trace yet */
+    uint64_t  seen;
+} DiagCtx;
+
+static void on_diag(const EtlDiag *d, void *user)
+{
+    DiagCtx *c = user;
+    c->seen++;
+    char *s = etl_diag_format(d);
+    /* The project standard: every diagnostic names its file offset. */
+    if (!strstr(s, "offset=0x")) {
+        fprintf(stderr, "fuzz-reader: diagnostic without an offset: %s\n", s);
+        abort();
+    }
+    if ((unsigned)d->code >= ETL_DIAG_COUNT_ || !memchr(d->detail, 0, sizeof d->detail)) abort();
+    (void)etl_diag_code_name(d->code);
+    g_free(s);
+}
+
+static void times(const EtlLogfileHeader *h, int64_t ts, size_t *acc)
+{
+    char iso[40];
+    double s = etl_time_rel_s(h, ts);
+    etl_filetime_format_iso8601(etl_time_filetime(h, ts), iso);
+    *acc += strlen(iso) + (s > 0);
+    if (isfinite(s)) (void)etl_time_from_rel_s(h, s);
+    (void)etl_ticks_to_ns(h, ts);
+}
+
+/* What a read delivered, independent of order: time order and file order must deliver the
+ * same events (the merge neither drops nor repeats one). */
+typedef struct {
+    uint64_t n, sum, x;
+} Delivered;
+
+static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep, Delivered *out)
 {
     /* The source borrows data; the trace owns the source. */
+    DiagCtx dc = { 0 };
+    EtlOpenOptions opts = { .diag_fn = on_diag, .diag_user_data = &dc, .max_kept_diags = keep };
+    GError *err = NULL;
     EtlSource *src = etl_source_new_memory(data, size, "fuzz");
-    EtlTrace *t = etl_trace_open(src, NULL, NULL);
-    if (!t) return;
+    EtlTrace *t = etl_trace_open(src, &opts, &err);
+    if (!t) {
+        /* A trace that cannot be opened must say why, in one message. */
+        if (!err || !err->message[0] || strchr(err->message, '\n')) abort();
+        g_error_free(err);
+        return;
+    }
+    dc.t = t;
+    size_t acc = 0;
+    const EtlLogfileHeader *h = etl_trace_header(t);
+    char iso[40];
+    etl_filetime_format_iso8601(h->start_time, iso);
+    etl_filetime_format_iso8601(h->end_time, iso);
+    etl_filetime_format_iso8601(h->boot_time, iso);
+    acc += strlen(h->logger_name) + strlen(h->log_file_name) + strlen(h->tz_standard_name);
+    (void)etl_clock_type_name(h->clock_type);
+    uint32_t nb = etl_trace_buffer_count(t);
+    for (uint32_t i = 0; i < nb; i++) {
+        const EtlBufferInfo *bi = etl_trace_buffer(t, i);
+        if (!bi || bi->index != i) abort();
+        if (bi->usable && bi->hdr.cpu >= etl_trace_cpu_slots(t)) abort();
+    }
+    if (etl_trace_buffer(t, nb)) abort();
+
     Summary *sum = summary_new(t);
     EtlReader *r = etl_reader_new(t, order);
     const EtlEvent *ev;
     size_t fields = 0;
-    uint64_t n = 0;
+    uint64_t n = 0, decreases = 0, stream_decreases = 0;
+    int64_t prev = INT64_MIN;
+    GHashTable *last = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free); /* cpu -> ts */
     while ((ev = etl_reader_next(r)) && n++ < 2000000) {
         summary_add(sum, ev);
         EtlKernelEvent k;
         if (etl_kernel_decode(ev, &k) == ETL_DECODE_OK) etl_kernel_emit_fields(ev, &k, count_field, &fields);
         EtlAStr a = etl_event_tl_provider_name(ev), b = etl_event_tl_event_name(ev);
         fields += a.len + b.len;
+        if (ev->n_ext) {
+            const EtlExtItem *it = etl_event_ext(ev, ETL_EXT_STACK_TRACE64);
+            if (it) fields += it->size;
+        }
         (void)etl_provider_name(&ev->provider);
         (void)etl_opcode_name(&ev->provider, ev->opcode);
+        times(h, ev->timestamp, &acc);
+        uint64_t id = (uint64_t)ev->buffer_index << 32 | ev->buffer_pos;
+        uint64_t mix = (id + 0x9e3779b97f4a7c15u) * 0xbf58476d1ce4e5b9u;
+        if (ev->timestamp < prev) decreases++;
+        prev = ev->timestamp;
+        int64_t *l = g_hash_table_lookup(last, GUINT_TO_POINTER(ev->cpu));
+        if (!l) g_hash_table_insert(last, GUINT_TO_POINTER(ev->cpu), l = g_new(int64_t, 1));
+        else if (ev->timestamp < *l) stream_decreases++;
+        *l = ev->timestamp;
+        out->n++;
+        out->sum += mix ^ ev->size;
+        /* (a message without a timestamp takes its stream's previous one: order-dependent) */
+        out->x ^= mix * 31 + (ev->has_timestamp ? (uint64_t)ev->timestamp : 0);
+        if ((n & 255) == 0) {
+            uint64_t done, total;
+            etl_reader_progress(r, &done, &total);
+            if (total != size) abort();
+        }
     }
+    etl_reader_free(r);
     guint nrows;
-    summary_rows(sum, &nrows);
+    const SummaryRow *rows = summary_rows(sum, &nrows);
+    for (guint i = 0; i < nrows; i++) acc += rows[i].count + (rows[i].provider_name ? 1 : 0);
+    (void)summary_totals(sum);
+    const EtlStats *st = etl_trace_stats(t);
+    /* Every per-CPU stream in order (as delivered, untimed events included): then the merge
+     * must be in order too. */
+    g_hash_table_destroy(last);
+    if (order == ETL_ORDER_TIME && stream_decreases == 0 && decreases) {
+        fprintf(stderr, "fuzz-reader: time order went back %" G_GUINT64_FORMAT " times with every CPU stream in order\n",
+                decreases);
+        abort();
+    }
+    if (st->first_ts != INT64_MAX) times(h, st->first_ts, &acc);
+    if (st->last_ts != INT64_MIN) times(h, st->last_ts, &acc);
     uint32_t nd;
     const EtlDiag *d = etl_trace_diags(t, &nd);
+    if (nd > (keep ? keep : 64) || st->diagnostics < nd || dc.seen != st->diagnostics) abort();
     for (uint32_t i = 0; i < nd; i++) g_free(etl_diag_format(&d[i]));
-    etl_reader_free(r);
     summary_free(sum);
     etl_trace_free(t);
     (void)fields;
+    (void)acc;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    run(data, size, ETL_ORDER_TIME);
-    run(data, size, ETL_ORDER_FILE);
+    Delivered a = { 0 }, b = { 0 };
+    run(data, size, ETL_ORDER_TIME, 0, &a);
+    run(data, size, ETL_ORDER_FILE, 1, &b);
+    if (a.n != b.n || a.sum != b.sum || a.x != b.x) {
+        fprintf(stderr, "fuzz-reader: time order delivered %" G_GUINT64_FORMAT " events, file order %" G_GUINT64_FORMAT
+                        " (or different ones)\n", a.n, b.n);
+        abort();
+    }
     return 0;
 }

@@ -6,6 +6,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* g_ptr_array_sort passes pointers to the elements. */
+static gint path_cmp(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int run_file(const char *path)
 {
     gchar *data = NULL;
@@ -16,6 +22,9 @@ static int run_file(const char *path)
         g_error_free(err);
         return 1;
     }
+    /* Name the input first: a sanitizer report ends the process. */
+    printf("replay: %s\n", path);
+    fflush(stdout);
     /* Copy into an exactly-sized allocation so ASan catches any over-read. */
     uint8_t *exact = g_memdup2(data, len);
     LLVMFuzzerTestOneInput(exact, len);
@@ -35,7 +44,7 @@ int main(int argc, char **argv)
             const char *n;
             while ((n = g_dir_read_name(d))) g_ptr_array_add(names, g_build_filename(argv[i], n, NULL));
             g_dir_close(d);
-            g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+            g_ptr_array_sort(names, path_cmp);
             for (guint j = 0; j < names->len; j++) {
                 if (!g_file_test(names->pdata[j], G_FILE_TEST_IS_REGULAR)) continue;
                 failures += run_file(names->pdata[j]);

@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         "Examples:\n"
         "  etla-gen pool-leak -o traces/pool-leak.etl\n"
         "  etla-gen dpc-storm --seed 7 --compress --truth -o /tmp/storm.etl > truth.json\n"
-        "  etla-gen pool-leak --circular 1M --ptr 4 --stack-keys -o /tmp/wrap.etl\n"
+        "  etla-gen pool-leak --circular 512K --ptr 4 --stack-keys -o /tmp/wrap.etl\n"
         "  etla-gen large --size 512M -o /tmp/big.etl\n");
     GError *err = NULL;
     int rc = 0;

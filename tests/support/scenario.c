@@ -334,9 +334,10 @@ typedef struct {
     int mod;                 /* caller module (stack) */
     uint32_t rva[3];         /* caller frames inside mod */
     uint32_t leak_per_mille; /* allocations taking the leaking path (never freed) */
+    bool session;            /* session pool: opcodes 0x21/0x23, SessionId 1 or 2 */
 } Site;
 
-enum { TAG_IRP, TAG_NDNB, TAG_MMST, TAG_FILE, TAG_WDF, TAG_LEAK, TAG_LKPG, N_SITES };
+enum { TAG_IRP, TAG_NDNB, TAG_MMST, TAG_FILE, TAG_WDF, TAG_LEAK, TAG_LKPG, TAG_GLA5, N_SITES };
 
 static const Site SITES[N_SITES] = {
     { "Irp ", 512, 0x118, 0x1f0, 20, 2000, 30, M_NT, { 0x2a5c10, 0x5c3e1c, 0x5c2b40 }, 0 },
@@ -346,6 +347,7 @@ static const Site SITES[N_SITES] = {
     { "Wdf ", 512, 0x50, 0x200, 10, 1000, 10, M_WDF, { 0x4c1b0, 0x2a330, 0x1c450 }, 0 },
     { "Leak", 512, 0x100, 0x400, 50, 3000, 12, M_LEAKY, { 0x1a40, 0x2210, 0x2400 }, 400 },
     { "LkPg", 1, 0x38, 0x38, 0, 0, 2, M_LEAKY, { 0x3100, 0x10e0, 0x1150 }, 1000 },
+    { "Gla5", 33, 0x80, 0x300, 100000, 2000000, 8, M_DXGKRNL, { 0x6a310, 0x6b020, 0x51c40 }, 0, true },
 };
 
 /* ------------------------------------------------------------------------------ DPC sources */
@@ -402,7 +404,7 @@ typedef struct {
     uint64_t rng;
     int64_t ts0, freq, t_begin, t_end, t_leak;
     uint64_t base[M_COUNT];
-    Thr thr[64];
+    Thr thr[128];
     uint32_t n_thr;
     uint32_t cur[64];          /* running thread per CPU (index into thr) */
     int64_t busy[64];          /* DPC/ISR timeline per CPU */
@@ -415,10 +417,10 @@ typedef struct {
     int32_t stack_slot[SCEN_MAX_STACKS];
     /* pool */
     int32_t site_stack[N_SITES], site_free_stack[N_SITES], site_leak_stack[N_SITES];
-    uint64_t region[2];        /* nonpaged, paged */
-    uint32_t next_slot[2];
-    uint32_t *free_slots[2];
-    uint32_t n_free[2], cap_free[2];
+    uint64_t region[4];        /* nonpaged, paged, session 1, session 2 (same VAs) */
+    uint32_t next_slot[4];
+    uint32_t *free_slots[4];
+    uint32_t n_free[4], cap_free[4];
     int32_t tag_index[N_SITES];
     uint32_t cap_records;
     /* DPC rows per (source, isr?) */
@@ -647,7 +649,7 @@ static void rundown(Gen *g, bool end, int64_t *ts)
         classic(g, 0, t0, rd_tid, 0, &KTC_GUID, 0x24, 2, g->pl, len, ETL_K_DBGID_RSDS);
     }
     if (end) {
-        size_t len = scen_sysconfig_cpu(g->pl, sizeof g->pl, P, g->o.ptr_size == 4 ? 2995 : 2995, g->cpus,
+        size_t len = scen_sysconfig_cpu(g->pl, sizeof g->pl, P, etl_writer_config(g->w)->cpu_mhz, g->cpus,
                                         16384, "ETLA-TEST", "WORKGROUP");
         kev(g, ETL_WRITER_SYSTEM, 0x0B, 0x0A, 3, 0, (*ts)++, rd_tid, rd_pid, g->pl, len, ETL_K_SYSCONFIG_CPU);
         kev(g, ETL_WRITER_PERFINFO, 0x00, 0x08, 2, 0, (*ts)++, 0, 0, NULL, 0, ETL_K_UNKNOWN); /* RundownComplete */
@@ -716,7 +718,8 @@ static void gen_alloc(Gen *g, uint16_t cpu, int64_t ts)
     if (s->leak_per_mille == 1000 && ts < g->t_leak) return;
     uint64_t size = rr(g, s->min_size / 16, s->max_size / 16) * 16;
     if (s->min_size % 16) size = s->min_size;
-    int paged = s->type & 1;
+    uint8_t sid = s->session ? (uint8_t)rr(g, 1, 2) : 0;
+    int paged = s->session ? 1 + sid : (int)(s->type & 1);
     uint64_t entry = take_entry(g, paged);
     int64_t free_ts = INT64_MAX;
     if (!leak && s->life_max_us) {
@@ -752,14 +755,15 @@ static void gen_alloc(Gen *g, uint16_t cpu, int64_t ts)
         r->type = s->type;
         r->cpu_alloc = cpu;
         r->cpu_free = fcpu;
+        r->session_id = sid;
         r->alloc_stack = st;
         r->free_stack = free_ts == INT64_MAX ? -1 : g->site_free_stack[site];
     }
-    push(g, (Pend){ .ts = ts, .cpu = cpu, .kind = PE_ALLOC, .a = (uint32_t)site, .b = rec,
+    push(g, (Pend){ .ts = ts, .cpu = cpu, .kind = PE_ALLOC, .opcode = sid, .a = (uint32_t)site, .b = rec,
                     .x = entry, .y = size, .s = st });
     if (free_ts != INT64_MAX)
-        push(g, (Pend){ .ts = free_ts, .cpu = fcpu, .kind = PE_FREE, .a = (uint32_t)site, .b = rec,
-                        .x = entry, .y = size, .s = g->site_free_stack[site] });
+        push(g, (Pend){ .ts = free_ts, .cpu = fcpu, .kind = PE_FREE, .opcode = sid, .a = (uint32_t)site,
+                        .b = rec, .x = entry, .y = size, .s = g->site_free_stack[site] });
 }
 
 /* Frees of blocks allocated before the trace started (AOFI over the whole trace). */
@@ -801,6 +805,8 @@ static void setup_pool(Gen *g)
     bool p8 = g->P == 8;
     g->region[0] = p8 ? 0xffffc38a12000000ull : 0x85000000u;
     g->region[1] = p8 ? 0xffffa18c34000000ull : 0x9a000000u;
+    /* session pool lives in per-session address space: both sessions use the same VAs */
+    g->region[2] = g->region[3] = p8 ? 0xffffd28a40000000ull : 0xbd000000u;
     for (int i = 0; i < N_SITES; i++) {
         const Site *s = &SITES[i];
         uint64_t f[12];
@@ -1062,8 +1068,8 @@ static void emit(Gen *g, const Pend *p, int64_t limit)
     case PE_ALLOC:
     case PE_FREE: {
         const Site *s = &SITES[p->a];
-        len = scen_pool(g->pl, P, s->type, scen_tag(s->tag), p->y, p->x, false, 0);
-        uint8_t op = p->kind == PE_ALLOC ? 0x20 : 0x22;
+        len = scen_pool(g->pl, P, s->type, scen_tag(s->tag), p->y, p->x, s->session, p->opcode);
+        uint8_t op = (uint8_t)((p->kind == PE_ALLOC ? 0x20 : 0x22) + (s->session ? 1 : 0));
         if (g->o.pool_system_header)
             kev(g, ETL_WRITER_SYSTEM, 0x0E, op, 2, cpu, p->ts, th->tid, th->pid, g->pl, len, ETL_K_POOL);
         else
@@ -1072,7 +1078,7 @@ static void emit(Gen *g, const Pend *p, int64_t limit)
             g->t->records[p->b].pid = th->pid;
             g->t->records[p->b].tid = th->tid;
         }
-        if (p->kind == PE_FREE) give_entry(g, (int)(s->type & 1), p->x);
+        if (p->kind == PE_FREE) give_entry(g, s->session ? 1 + p->opcode : (int)(s->type & 1), p->x);
         int64_t st = p->ts + 2 < limit ? p->ts + 2 : (limit > p->ts ? limit : p->ts);
         emit_stack(g, p->s, cpu, p->ts, st, th);
         break;
@@ -1352,8 +1358,10 @@ void scen_writer_config(const ScenOptions *o, EtlWriterConfig *c)
 bool scen_generate(const ScenOptions *o, EtlWriter *w, ScenTruth *t, GError **error)
 {
     const EtlWriterConfig *wc = etl_writer_config(w);
-    if (o->cpus == 0 || o->cpus > 64 || (o->ptr_size != 4 && o->ptr_size != 8) || o->kind >= SCEN_KIND_COUNT_) {
-        g_set_error(error, ETL_ERROR, ETL_ERROR_INVALID, "Invalid scenario options");
+    if (o->cpus == 0 || o->cpus > 64 || (o->ptr_size != 4 && o->ptr_size != 8) || o->kind >= SCEN_KIND_COUNT_ ||
+        wc->pointer_size != o->ptr_size || wc->cpus != o->cpus) {
+        g_set_error(error, ETL_ERROR, ETL_ERROR_INVALID,
+                    "Invalid scenario options (use scen_writer_config() for the writer)");
         return false;
     }
     Gen *g = g_new0(Gen, 1);
@@ -1396,7 +1404,7 @@ bool scen_generate(const ScenOptions *o, EtlWriter *w, ScenTruth *t, GError **er
     /* threads: idle per CPU (TID 0), then the processes' */
     for (uint32_t c = 0; c < g->cpus; c++) g->thr[g->n_thr++] = (Thr){ 0, 0, 0 };
     for (size_t i = 0; i < N_PROCS; i++)
-        for (uint32_t k = 0; k < PROCS[i].n_threads && g->n_thr < 64; k++)
+        for (uint32_t k = 0; k < PROCS[i].n_threads && g->n_thr < 128; k++)
             g->thr[g->n_thr++] = (Thr){ PROCS[i].first_tid + 4 * k, PROCS[i].pid, PROCS[i].prio };
     for (uint32_t c = 0; c < g->cpus; c++) g->cur[c] = c;
     t->n_processes = N_PROCS + 1;
@@ -1445,8 +1453,7 @@ bool scen_generate(const ScenOptions *o, EtlWriter *w, ScenTruth *t, GError **er
     t->last_ts = ws->last_ts;
     bool ok = g->ok;
     g_free(g->heap);
-    g_free(g->free_slots[0]);
-    g_free(g->free_slots[1]);
+    for (int i = 0; i < 4; i++) g_free(g->free_slots[i]);
     g_free(g);
     return ok;
 }

@@ -153,6 +153,7 @@ typedef struct {
     uint64_t entry, size;       /* size: the allocation's NumberOfBytes (or the free's) */
     uint32_t tag, type;
     uint16_t cpu_alloc, cpu_free;
+    uint32_t session_id;        /* session pool (opcodes 0x21/0x23): 1 or 2, else 0 */
     uint32_t pid, tid;          /* allocating context */
     int32_t  alloc_stack, free_stack; /* index into ScenTruth.stacks, -1 none */
 } ScenPoolRecord;

@@ -1179,6 +1179,22 @@ static void assert_names(const Recs *rs, const char *const *names)
     assert_int_equal(rs->n, i);
 }
 
+static void test_pool_type_names(void **state)
+{
+    (void)state;
+    char b[96];
+    assert_string_equal(etl_pool_type_name(0, b), "NonPagedPool");
+    assert_string_equal(etl_pool_type_name(1, b), "PagedPool");
+    assert_string_equal(etl_pool_type_name(512, b), "NonPagedPoolNx");
+    assert_string_equal(etl_pool_type_name(33, b), "PagedPoolSession");
+    assert_string_equal(etl_pool_type_name(544, b), "NonPagedPoolSessionNx");
+    assert_string_equal(etl_pool_type_name(4, b), "NonPagedPoolCacheAligned");
+    assert_string_equal(etl_pool_type_name(516, b), "NonPagedPoolCacheAlignedNx");
+    assert_string_equal(etl_pool_type_name(1 | 8, b), "PagedPool|QuotaFailInsteadOfRaise");
+    assert_string_equal(etl_pool_type_name(0x10 | 0x100, b), "NonPagedPool|RaiseIfAllocationFailure|ColdAllocation");
+    assert_string_equal(etl_pool_type_name(0x80000000u, b), "NonPagedPool|0x80000000");
+}
+
 static void test_fields(void **state)
 {
     (void)state;
@@ -1191,9 +1207,10 @@ static void test_fields(void **state)
     b32(&b, 1);
     EtlEvent ev = kev(ETL_HDR_PERFINFO, 0x0E, 0x21, 2, 8, &b);
     emit(&ev, &rs);
-    static const char *const pool_names[] = { "Type", "Tag", "NumberOfBytes", "Entry",
+    static const char *const pool_names[] = { "Type", "PoolType", "Tag", "NumberOfBytes", "Entry",
                                               "SessionId", NULL };
     assert_names(&rs, pool_names);
+    assert_int_equal(field(&rs, "PoolType")->type, ETL_FIELD_ASTR);
     assert_int_equal(field(&rs, "Type")->type, ETL_FIELD_U64);
     assert_int_equal(field(&rs, "Type")->v.u, 33);
     assert_int_equal(field(&rs, "Tag")->type, ETL_FIELD_TAG);
@@ -1205,25 +1222,28 @@ static void test_fields(void **state)
     ev.opcode = 0x20;
     ev.payload_len -= 4;
     emit(&ev, &rs);
-    assert_int_equal(rs.n, 4);                               /* no SessionId */
+    assert_int_equal(rs.n, 5);                               /* no SessionId */
 
     /* DPC and ISR-MSI */
     b.n = 0;
     b64(&b, 1321740963791ULL); bptr(&b, 0xfffff800031775e0ULL, 8);
     ev = kev(ETL_HDR_PERFINFO, 0x0F, 0x44, 2, 8, &b);
     emit(&ev, &rs);
-    static const char *const dpc_names[] = { "InitialTime", "Routine", NULL };
+    static const char *const dpc_names[] = { "InitialTime", "Routine", "DurationUs", NULL };
     assert_names(&rs, dpc_names);
     assert_int_equal(rs.r[0].type, ETL_FIELD_TIME);
     assert_true(rs.r[0].v.i == 1321740963791LL);
     assert_int_equal(rs.r[1].type, ETL_FIELD_HEX);
     assert_true(rs.r[1].v.u == 0xfffff800031775e0ULL);
+    /* duration in ticks: the event (exit) timestamp minus InitialTime */
+    assert_int_equal(rs.r[2].type, ETL_FIELD_DURATION);
+    assert_true(rs.r[2].v.i == ev.timestamp - 1321740963791LL);
 
     b.n = 0;
     b64(&b, 5); bptr(&b, 0x1234, 4); b8(&b, 1); b8(&b, 0x61); b8(&b, 0); b8(&b, 0); b32(&b, 9);
     ev = kev(ETL_HDR_PERFINFO, 0x0F, 0x32, 2, 4, &b);
     emit(&ev, &rs);
-    static const char *const msi_names[] = { "InitialTime", "Routine", "ReturnValue", "Vector",
+    static const char *const msi_names[] = { "InitialTime", "Routine", "DurationUs", "ReturnValue", "Vector",
                                              "MessageNumber", NULL };
     assert_names(&rs, msi_names);
     assert_int_equal(field(&rs, "ReturnValue")->type, ETL_FIELD_BOOL);
@@ -1368,6 +1388,7 @@ int main(void)
         cmocka_unit_test(test_real_win8),
         cmocka_unit_test(test_real_win7_latency),
         cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_pool_type_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

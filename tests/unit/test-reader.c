@@ -56,7 +56,11 @@ static GArray *read_recs(EtlTrace *t, EtlOrder order)
     const EtlEvent *ev;
     while ((ev = etl_reader_next(r))) {
         if (ev->group != 0x0F || ev->opcode != 0x44) continue;
-        Rec x = { ev->timestamp, ev->cpu, etl_rd32(ev->payload) };
+        Rec x;
+        memset(&x, 0, sizeof x); /* padding too: arrays of Rec are compared with memcmp */
+        x.ts = ev->timestamp;
+        x.cpu = ev->cpu;
+        x.seq = etl_rd32(ev->payload);
         g_array_append_val(a, x);
     }
     etl_reader_free(r);
@@ -95,6 +99,20 @@ static void test_merge_order(void **state)
     GArray *b = read_recs(t, ETL_ORDER_TIME);
     assert_int_equal(b->len, a->len);
     assert_memory_equal(a->data, b->data, a->len * sizeof(Rec));
+    /* CPU order: the same events, CPU by CPU, each CPU's events in time order */
+    GArray *c = read_recs(t, ETL_ORDER_CPU);
+    assert_int_equal(c->len, a->len);
+    uint64_t seen_sum = 0;
+    for (guint i = 0; i < c->len; i++) {
+        Rec *q = &g_array_index(c, Rec, i);
+        seen_sum += q->seq;
+        if (i == 0) continue;
+        Rec *p = &g_array_index(c, Rec, i - 1);
+        assert_true(p->cpu <= q->cpu);
+        if (p->cpu == q->cpu) assert_true(p->ts < q->ts || (p->ts == q->ts && p->seq < q->seq));
+    }
+    assert_true(seen_sum == (uint64_t)n * (n - 1) / 2); /* each event exactly once */
+    g_array_free(c, TRUE);
     /* file order: same multiset, buffer by buffer */
     GArray *f = read_recs(t, ETL_ORDER_FILE);
     assert_int_equal(f->len, a->len);
@@ -319,6 +337,46 @@ static void test_resync_after_corrupt_event(void **state)
     etl_trace_free(t);
 }
 
+static void test_fill_marker_inside_events(void **state)
+{
+    (void)state;
+    EtlWriterConfig cfg;
+    etl_writer_config_init(&cfg);
+    cfg.cpus = 1;
+    cfg.buffer_size = 8192;
+    EtlWriter *w = new_writer(&cfg);
+    for (int i = 0; i < 100; i++) put_dpc(w, 0, cfg.ts0 + 10 + i, (uint32_t)i, 8);
+    GError *err = NULL;
+    assert_true(etl_writer_finish(w, &err));
+    size_t len;
+    uint8_t *b = etl_writer_steal_memory(w, &len);
+    etl_writer_free(w);
+    /* a zeroed marker at event 20 and a 0xFFFFFFFF one at event 60 of data buffer 1: both look
+     * like the end-of-events fill but events follow, so they are corruption, not the end */
+    uint8_t *buf = b + 8192;
+    memset(buf + 0x48 + 20 * 0x20, 0, 4);
+    memset(buf + 0x48 + 60 * 0x20, 0xff, 4);
+    Collect c = { g_ptr_array_new_with_free_func(g_free) };
+    EtlOpenOptions o = { .diag_fn = collect, .diag_user_data = &c };
+    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "m"), &o, &err);
+    assert_non_null(t);
+    GArray *a = read_recs(t, ETL_ORDER_TIME);
+    assert_int_equal(a->len, 98);
+    assert_int_equal(g_array_index(a, Rec, a->len - 1).seq, 99);
+    assert_int_equal(etl_trace_stats(t)->diagnostics, 2);
+    assert_int_equal(etl_trace_stats(t)->bytes_skipped, 2 * 0x20);
+    char want[200];
+    g_snprintf(want, sizeof want,
+               "end-of-events marker 0x00000000 %d bytes before the end of the buffer's events; resynchronised "
+               "after 32 bytes: offset=0x%x, buffer=1, cpu=0",
+               80 * 0x20, 8192 + 0x48 + 20 * 0x20);
+    assert_string_equal(c.msgs->pdata[0], want);
+    assert_non_null(strstr(c.msgs->pdata[1], "end-of-events marker 0xffffffff"));
+    g_array_free(a, TRUE);
+    g_ptr_array_free(c.msgs, TRUE);
+    etl_trace_free(t);
+}
+
 static void test_corrupt_compressed_buffer(void **state)
 {
     (void)state;
@@ -391,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_circular),
         cmocka_unit_test(test_every_header_kind),
         cmocka_unit_test(test_resync_after_corrupt_event),
+        cmocka_unit_test(test_fill_marker_inside_events),
         cmocka_unit_test(test_corrupt_compressed_buffer),
         cmocka_unit_test(test_time_inversions),
     };

@@ -268,7 +268,8 @@ static void test_zero_and_corrupt_buffers(void **state)
     EtlTrace *t = open_collect(b, len, &c);
     const EtlStats *st = etl_trace_stats(t);
     assert_true(has_msg(&c, "zero-filled buffer (unwritten space), 8192 bytes skipped: offset=0x4000, buffer=2"));
-    assert_true(has_msg(&c, "implausible buffer header (BufferSize 0x77777777, type 30583, flags 0x7777): offset=0x6000, buffer=3"));
+    assert_true(has_msg(&c, "implausible buffer header (BufferSize 0x77777777, type 30583, flags 0x7777); 8192 bytes "
+                            "skipped to the next buffer: offset=0x6000, buffer=3"));
     assert_int_equal(st->diags_by_code[ETL_DIAG_BUFFER_HEADER], 2);
     assert_int_equal(etl_trace_buffer_count(t), nb);
     assert_false(etl_trace_buffer(t, 2)->usable);
@@ -283,6 +284,68 @@ static void test_zero_and_corrupt_buffers(void **state)
     while (etl_reader_next(r)) n++;
     etl_reader_free(r);
     assert_true(n > 1000);
+    etl_trace_free(t);
+    g_ptr_array_free(c.msgs, TRUE);
+}
+
+static void test_unusable_runs_are_one_entry(void **state)
+{
+    (void)state;
+    EtlWriterConfig cfg;
+    etl_writer_config_init(&cfg);
+    cfg.buffer_size = 8192;
+    cfg.cpus = 1;
+    size_t len;
+    uint8_t *b = build(&cfg, 4000, &len);
+    size_t nb = len / 8192;
+    assert_true(nb >= 9);
+    /* buffers 2-5 zero-filled: one entry, one diagnostic, whatever the run's length */
+    memset(b + 2 * 8192, 0, 4 * 8192);
+    Collect c;
+    EtlTrace *t = open_collect(b, len, &c);
+    const EtlStats *st = etl_trace_stats(t);
+    assert_int_equal(st->diagnostics, 1);
+    assert_true(has_msg(&c, "zero-filled buffer (unwritten space), 32768 bytes skipped: offset=0x4000, buffer=2"));
+    assert_int_equal(etl_trace_buffer_count(t), nb - 3);
+    const EtlBufferInfo *run = etl_trace_buffer(t, 2);
+    assert_true(run->unwritten && !run->usable);
+    assert_true(run->span == 4 * 8192);
+    assert_true(etl_trace_buffer(t, 3)->file_offset == 6 * 8192);
+    assert_true(etl_trace_buffer(t, 3)->usable);
+    assert_true(st->bytes_skipped == 4 * 8192);
+    etl_trace_free(t);
+    g_ptr_array_free(c.msgs, TRUE);
+}
+
+static void test_compressed_size_that_leads_nowhere(void **state)
+{
+    (void)state;
+    EtlWriterConfig cfg;
+    etl_writer_config_init(&cfg);
+    cfg.buffer_size = 8192;
+    cfg.cpus = 1;
+    cfg.compress = true;
+    size_t len;
+    uint8_t *b = build(&cfg, 3000, &len);
+    /* walk to compressed buffer 2 and make its BufferSize point into the middle of buffer 3 */
+    uint64_t off1 = etl_rd32(b), off2 = off1 + etl_rd32(b + off1), off3 = off2 + etl_rd32(b + off2);
+    assert_true(etl_rd16(b + off2 + 0x34) & ETL_BUFFER_FLAG_COMPRESSED);
+    uint32_t bs2 = etl_rd32(b + off2), bad = bs2 + 24;
+    memcpy(b + off2, &bad, 4);
+    Collect c;
+    EtlTrace *t = open_collect(b, len, &c);
+    const EtlStats *st = etl_trace_stats(t);
+    char want[160];
+    g_snprintf(want, sizeof want,
+               "compressed buffer of 0x%x bytes is not followed by a buffer; %u bytes skipped to the next buffer: "
+               "offset=0x%x, buffer=2",
+               bad, (unsigned)(off3 - off2), (unsigned)off2);
+    assert_true(has_msg(&c, want));
+    assert_int_equal(st->diagnostics, 1);
+    assert_true(st->bytes_skipped == off3 - off2);
+    /* everything from buffer 3 on is read */
+    assert_true(etl_trace_buffer(t, 3)->file_offset == off3);
+    assert_true(etl_trace_buffer(t, 3)->usable);
     etl_trace_free(t);
     g_ptr_array_free(c.msgs, TRUE);
 }
@@ -333,6 +396,8 @@ int main(void)
         cmocka_unit_test(test_not_etl),
         cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_zero_and_corrupt_buffers),
+        cmocka_unit_test(test_unusable_runs_are_one_entry),
+        cmocka_unit_test(test_compressed_size_that_leads_nowhere),
         cmocka_unit_test(test_logger_and_cpu_checks),
         cmocka_unit_test(test_diag_format_and_cap),
     };

@@ -722,6 +722,40 @@ static void test_invalid(void **state)
     g_free(d);
 }
 
+static void test_raw_buffer(void **state)
+{
+    (void)state;
+    EtlWriterConfig c;
+    etl_writer_config_init(&c);
+    c.buffer_size = 8192;
+    EtlWriter *w = mem_writer(&c);
+    /* a buffer formed elsewhere (e.g. carved from a crash dump) goes in verbatim */
+    uint8_t raw[8192];
+    memset(raw, 0xFF, sizeof raw);
+    memset(raw, 0, 0x48);
+    raw[0x01] = 0x20;                                          /* BufferSize 0x2000 */
+    raw[0x04] = 0x68;                                          /* SavedOffset 0x68 */
+    raw[0x30] = 0x68;
+    raw[0x10] = 0x10;                                          /* TimeStamp */
+    raw[0x15] = 0x10;
+    uint8_t ev[0x20] = { 2, 0, 0x11, 0xC0, 0x20, 0, 0x44, 0x0F };
+    memcpy(raw + 0x48, ev, sizeof ev);
+    GError *err = NULL;
+    assert_true(etl_writer_raw_buffer(w, raw, sizeof raw, &err));
+    assert_false(etl_writer_raw_buffer(w, raw, 0x20, &err));
+    g_clear_error(&err);
+    int64_t ts = (int64_t)etl_rd64(raw + 0x10);
+    assert_int_equal(etl_writer_stats(w)->last_ts, ts);
+    size_t len;
+    uint8_t *d = finish_mem(w, &len);
+    assert_int_equal(len, 2 * 8192);
+    assert_memory_equal(d + 8192, raw, sizeof raw);
+    const uint8_t *h = d + 0x48 + 0x20;
+    assert_int_equal(R32(h + 0x24), 2);                         /* BuffersWritten */
+    assert_int_equal(R64(h + 0x10), (uint64_t)(c.start_time + (ts - c.ts0)));  /* 10 MHz = 100 ns */
+    g_free(d);
+}
+
 static void test_stale_fill(void **state)
 {
     (void)state;
@@ -859,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_compressed),
         cmocka_unit_test(test_file_output),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_raw_buffer),
         cmocka_unit_test(test_stale_fill),
         cmocka_unit_test(test_round_trip),
     };
