@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 /* Release in batches of at least this many bytes. */
-#define RELEASE_BATCH_BYTES (16u << 20)
+#define RELEASE_BATCH_BYTES (4u << 20)
 #define RELEASE_MAX_RANGES 4096
+/* fault-around window (/sys/kernel/mm/transparent_hugepage/... aside, 64 KiB on x86-64) */
+#define RELEASE_ALIGN (64u << 10)
 
 typedef struct { uint64_t off, len; } Range;
 
@@ -161,8 +163,15 @@ static void flush_releases(EtlSource *s)
             if (e > end) end = e;
             j++;
         }
-        /* only whole pages inside the run: neighbours may still be in use */
-        uint64_t a = (start + ps - 1) / ps * ps, b = end / ps * ps;
+        /* Round outwards to the kernel's fault-around window: touching one page maps the
+         * cached pages around it too (64 KiB by default), so releasing only the buffer's own
+         * pages leaves its neighbours resident — in CPU order with small compressed buffers
+         * that made the whole file resident.  Dropping a neighbour's pages is always safe: the
+         * mapping is private and read-only, and a later access refaults them from the page cache
+         * (borrowed pointers stay valid). */
+        uint64_t a = start / RELEASE_ALIGN * RELEASE_ALIGN;
+        uint64_t b = (end + RELEASE_ALIGN - 1) / RELEASE_ALIGN * RELEASE_ALIGN;
+        if (b > s->map_len) b = s->map_len / ps * ps;
         if (b > a) madvise((uint8_t *)s->map + a, (size_t)(b - a), MADV_DONTNEED);
         i = j;
     }

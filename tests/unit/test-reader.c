@@ -285,20 +285,30 @@ static void collect(const EtlDiag *d, void *u)
     g_ptr_array_add(c->msgs, etl_diag_format(d));
 }
 
-static void test_resync_after_corrupt_event(void **state)
+/* n DPC events (payload: their sequence number) on CPU 0 of a trace with 8 KiB buffers: data
+ * buffer 1 holds events of 0x20 bytes from offset 0x48. */
+static uint8_t *one_cpu_dpcs(int n, bool compress, size_t *len)
 {
-    (void)state;
     EtlWriterConfig cfg;
     etl_writer_config_init(&cfg);
     cfg.cpus = 1;
     cfg.buffer_size = 8192;
+    cfg.compress = compress;
     EtlWriter *w = new_writer(&cfg);
-    for (int i = 0; i < 100; i++) put_dpc(w, 0, cfg.ts0 + 10 + i, (uint32_t)i, 8);
+    for (int i = 0; i < n; i++) put_dpc(w, 0, cfg.ts0 + 10 + i, (uint32_t)i, 8);
     GError *err = NULL;
     assert_true(etl_writer_finish(w, &err));
-    size_t len;
-    uint8_t *b = etl_writer_steal_memory(w, &len);
+    uint8_t *b = etl_writer_steal_memory(w, len);
     etl_writer_free(w);
+    return b;
+}
+
+static void test_resync_after_corrupt_event(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = one_cpu_dpcs(100, false, &len);
+    GError *err = NULL;
     /* Data buffer 1: DPC events of 0x20 bytes from 0x48.  Corrupt the marker of event 10 and
      * make event 50 claim a size running past the buffer. */
     uint8_t *buf = b + 8192;
@@ -340,17 +350,9 @@ static void test_resync_after_corrupt_event(void **state)
 static void test_fill_marker_inside_events(void **state)
 {
     (void)state;
-    EtlWriterConfig cfg;
-    etl_writer_config_init(&cfg);
-    cfg.cpus = 1;
-    cfg.buffer_size = 8192;
-    EtlWriter *w = new_writer(&cfg);
-    for (int i = 0; i < 100; i++) put_dpc(w, 0, cfg.ts0 + 10 + i, (uint32_t)i, 8);
-    GError *err = NULL;
-    assert_true(etl_writer_finish(w, &err));
     size_t len;
-    uint8_t *b = etl_writer_steal_memory(w, &len);
-    etl_writer_free(w);
+    uint8_t *b = one_cpu_dpcs(100, false, &len);
+    GError *err = NULL;
     /* a zeroed marker at event 20 and a 0xFFFFFFFF one at event 60 of data buffer 1: both look
      * like the end-of-events fill but events follow, so they are corruption, not the end */
     uint8_t *buf = b + 8192;
@@ -380,18 +382,9 @@ static void test_fill_marker_inside_events(void **state)
 static void test_corrupt_compressed_buffer(void **state)
 {
     (void)state;
-    EtlWriterConfig cfg;
-    etl_writer_config_init(&cfg);
-    cfg.cpus = 1;
-    cfg.buffer_size = 8192;
-    cfg.compress = true;
-    EtlWriter *w = new_writer(&cfg);
-    for (int i = 0; i < 1000; i++) put_dpc(w, 0, cfg.ts0 + 10 + i, (uint32_t)i, 8);
-    GError *err = NULL;
-    assert_true(etl_writer_finish(w, &err));
     size_t len;
-    uint8_t *b = etl_writer_steal_memory(w, &len);
-    etl_writer_free(w);
+    uint8_t *b = one_cpu_dpcs(1000, true, &len);
+    GError *err = NULL;
     /* find the first data buffer and truncate its compressed stream by lying about its size */
     uint32_t hsz = etl_rd32(b);
     uint8_t *db = b + hsz;
