@@ -371,6 +371,48 @@ static void test_logger_and_cpu_checks(void **state)
     g_ptr_array_free(c.msgs, TRUE);
 }
 
+static void test_buffer_header_parse(void **state)
+{
+    (void)state;
+    /* AMSITrace.etl's header buffer, as quoted in ETL_CONTAINER.md §1.2 */
+    uint8_t b[0x48] = { 0x00, 0x00, 0x01, 0x00, 0x20, 0x02, 0x00, 0x00, 0x20, 0x02, 0x00, 0x00 };
+    b[0x2A] = 0x28;
+    b[0x2C] = 0x03;
+    b[0x30] = 0x20;
+    b[0x31] = 0x02;
+    b[0x34] = 0x21;
+    b[0x36] = 0x04;
+    EtlBufferHeader h;
+    etl_buffer_header_parse(b, &h);
+    assert_int_equal(h.buffer_size, 0x10000);
+    assert_int_equal(h.saved_offset, 0x220);
+    assert_int_equal(h.current_offset, 0x220);
+    assert_true(h.timestamp == 0 && h.sequence == 0);
+    assert_int_equal(h.cpu, 0);
+    assert_int_equal(h.logger_id, 0x28);
+    assert_int_equal(h.state, 3);
+    assert_int_equal(h.offset, 0x220);
+    assert_int_equal(h.flags, ETL_BUFFER_FLAG_FLUSH_MARKER | ETL_BUFFER_FLAG_PROC_INDEX);
+    assert_int_equal(h.type, ETL_BUFFER_TYPE_HEADER);
+    /* Windows 7 buffer context: no PROC_INDEX, CPU 3 in the low byte, Alignment 8 above it */
+    b[0x28] = 3;
+    b[0x29] = 8;
+    b[0x34] = 0;
+    etl_buffer_header_parse(b, &h);
+    assert_int_equal(h.cpu, 3);
+    /* with PROC_INDEX the same two bytes are one u16 index */
+    b[0x34] = ETL_BUFFER_FLAG_PROC_INDEX;
+    etl_buffer_header_parse(b, &h);
+    assert_int_equal(h.cpu, 0x0803);
+    /* 64-bit fields */
+    uint64_t ts = 0x0123456789abcdefull, seq = 404;
+    memcpy(b + 0x10, &ts, 8);
+    memcpy(b + 0x18, &seq, 8);
+    etl_buffer_header_parse(b, &h);
+    assert_true(h.timestamp == (int64_t)ts);
+    assert_true(h.sequence == 404);
+}
+
 static void test_diag_format_and_cap(void **state)
 {
     (void)state;
@@ -399,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_unusable_runs_are_one_entry),
         cmocka_unit_test(test_compressed_size_that_leads_nowhere),
         cmocka_unit_test(test_logger_and_cpu_checks),
+        cmocka_unit_test(test_buffer_header_parse),
         cmocka_unit_test(test_diag_format_and_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
