@@ -219,7 +219,7 @@ void summary_add(Summary *s, const EtlEvent *ev)
     row->bytes += ev->size;
 
     bool kernel = etl_header_kind_is_kernel(ev->kind);
-    if (kernel || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE) {
+    if (etl_header_kind_is_opcode_keyed(ev->kind)) {
         EtlKernelEvent k;
         EtlDecodeStatus st = etl_kernel_decode(ev, &k);
         if (kernel) s->tot.kernel_events++;

@@ -65,7 +65,7 @@ static bool provider_matches(const DumpOpts *o, const EtlEvent *ev, const char *
 static bool event_matches(const DumpOpts *o, const EtlEvent *ev)
 {
     if (o->event_provider && !provider_matches(o, ev, o->event_provider)) return false;
-    bool kernelish = etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE;
+    bool kernelish = etl_header_kind_is_opcode_keyed(ev->kind);
     if (o->event_is_num) return kernelish ? ev->opcode == o->event_num : ev->event_id == o->event_num;
     if (kernelish) {
         const char *n = etl_opcode_name(&ev->provider, ev->opcode);
@@ -206,8 +206,7 @@ static void dump_text(DumpCtx *x, const EtlEvent *ev, FILE *fp)
     g_free(pl);
     g_free(el);
     EtlKernelEvent k;
-    bool decoded = (etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE) &&
-                   etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+    bool decoded = etl_kernel_decode(ev, &k) == ETL_DECODE_OK; /* UNKNOWN for event-id kinds */
     if (decoded) etl_kernel_emit_fields(ev, &k, emit_text_field, x);
     if ((!decoded || x->o->raw) && ev->payload_len) {
         uint32_t n = ev->payload_len;
@@ -250,8 +249,7 @@ static void dump_csv(DumpCtx *x, const EtlEvent *ev, FILE *fp)
     if (idful) g_string_append_printf(s, "%u", ev->event_id);
     g_string_append_printf(s, ",%u,%s,", ev->version, etl_header_kind_name(ev->kind));
     EtlKernelEvent k;
-    bool decoded = (etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE) &&
-                   etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+    bool decoded = etl_kernel_decode(ev, &k) == ETL_DECODE_OK; /* UNKNOWN for event-id kinds */
     if (decoded) {
         GString *saved = x->line;
         GString *f = g_string_new(NULL);
@@ -292,8 +290,7 @@ static void dump_json(DumpCtx *x, const EtlEvent *ev)
     json_key(w, "header"); json_string(w, etl_header_kind_name(ev->kind));
     json_key(w, "offset"); json_uint(w, ev->file_offset);
     EtlKernelEvent k;
-    bool decoded = (etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE) &&
-                   etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+    bool decoded = etl_kernel_decode(ev, &k) == ETL_DECODE_OK; /* UNKNOWN for event-id kinds */
     if (decoded) {
         json_key(w, "fields");
         json_begin_object(w);

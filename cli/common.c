@@ -329,7 +329,7 @@ char *cli_provider_label(const EtlEvent *ev)
 
 char *cli_event_label(const EtlEvent *ev)
 {
-    if (etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE) {
+    if (etl_header_kind_is_opcode_keyed(ev->kind)) {
         const char *n = etl_opcode_name(&ev->provider, ev->opcode);
         return n ? g_strdup(n) : g_strdup_printf("Opcode(%u)", ev->opcode);
     }

@@ -299,6 +299,12 @@ typedef enum {
 const char *etl_header_kind_name(EtlHeaderKind k);
 /* Kernel "system" events: group/opcode identify them (SYSTEM, COMPACT, PERFINFO). */
 static inline bool etl_header_kind_is_kernel(EtlHeaderKind k) { return k <= ETL_HDR_PERFINFO; }
+/* Events identified by (provider, opcode) — kernel and classic headers — as opposed to event
+ * ids (EVENT_HEADER, WPP): named by etl_opcode_name(), decoded by etl_kernel_decode(). */
+static inline bool etl_header_kind_is_opcode_keyed(EtlHeaderKind k)
+{
+    return k <= ETL_HDR_PERFINFO || k == ETL_HDR_FULL || k == ETL_HDR_INSTANCE;
+}
 
 #define ETL_NO_ID 0xFFFFFFFFu     /* thread/process id absent from the header */
 #define ETL_MAX_EXT_ITEMS 16

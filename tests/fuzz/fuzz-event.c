@@ -14,6 +14,7 @@
  * Built with -fsanitize=fuzzer when -Dfuzzing=true (clang); otherwise linked with
  * replay-main.c and run over tests/fuzz/corpus/event/ as an ordinary test. */
 #include "etl.h"
+#include "fuzz-fields.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -28,23 +29,6 @@ static void check(bool ok, const char *what, size_t pos)
     abort();
 }
 
-static void count_field(void *ctx, const char *name, EtlFieldType type, const EtlFieldValue *v)
-{
-    size_t *n = ctx;
-    *n += strlen(name);
-    if (type == ETL_FIELD_WSTR) {
-        char *s = etl_wstr_dup_utf8(v->wstr);
-        *n += strlen(s);
-        g_free(s);
-    } else if (type == ETL_FIELD_ASTR) {
-        GString *g = g_string_new(NULL);
-        etl_astr_append_utf8(g, v->astr);
-        *n += g->len;
-        g_string_free(g, TRUE);
-    } else if (type == ETL_FIELD_BYTES) {
-        for (uint32_t i = 0; i < v->bytes.len; i++) *n += v->bytes.p[i];
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -92,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (it) fields += it->size;
         }
         EtlKernelEvent k;
-        if (etl_kernel_decode(&ev, &k) == ETL_DECODE_OK) etl_kernel_emit_fields(&ev, &k, count_field, &fields);
+        if (etl_kernel_decode(&ev, &k) == ETL_DECODE_OK) etl_kernel_emit_fields(&ev, &k, fuzz_touch_field, &fields);
         pos += ((size_t)n + 7) & ~(size_t)7;
     }
     g_free(buf);

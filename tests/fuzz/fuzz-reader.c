@@ -9,6 +9,7 @@
  * the TraceLogging names and stack items of EVENT_HEADER events. */
 #include "analyses.h"
 #include "etl.h"
+#include "fuzz-fields.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -18,28 +19,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void count_field(void *ctx, const char *name, EtlFieldType type, const EtlFieldValue *v)
-{
-    size_t *n = ctx;
-    (void)name;
-    if (type == ETL_FIELD_WSTR) {
-        char *s = etl_wstr_dup_utf8(v->wstr);
-        *n += strlen(s);
-        g_free(s);
-    } else if (type == ETL_FIELD_ASTR) {
-        GString *g = g_string_new(NULL);
-        etl_astr_append_utf8(g, v->astr);
-        *n += g->len;
-        g_string_free(g, TRUE);
-    } else if (type == ETL_FIELD_BYTES) {
-        for (uint32_t i = 0; i < v->bytes.len; i++) *n += v->bytes.p[i];
-    } else if (type == ETL_FIELD_GUID) {
-        char g[ETL_GUID_STRLEN];
-        etl_guid_format(&v->guid, g);
-        *n += strlen(g);
-    }
-    (*n)++;
-}
 
 typedef struct {
     EtlTrace *t;     /* set after open: diagnostics reported during open have no trace yet */
@@ -118,7 +97,7 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
     while ((ev = etl_reader_next(r)) && n++ < 2000000) {
         summary_add(sum, ev);
         EtlKernelEvent k;
-        if (etl_kernel_decode(ev, &k) == ETL_DECODE_OK) etl_kernel_emit_fields(ev, &k, count_field, &fields);
+        if (etl_kernel_decode(ev, &k) == ETL_DECODE_OK) etl_kernel_emit_fields(ev, &k, fuzz_touch_field, &fields);
         EtlAStr a = etl_event_tl_provider_name(ev), b = etl_event_tl_event_name(ev);
         fields += a.len + b.len;
         if (ev->n_ext) {

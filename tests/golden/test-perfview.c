@@ -320,7 +320,7 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
             gpointer old = g_hash_table_lookup(tl_got, key);
             g_hash_table_replace(tl_got, key, GINT_TO_POINTER(GPOINTER_TO_INT(old) + 1));
         }
-        if (!(etl_header_kind_is_kernel(ev->kind) || ev->kind == ETL_HDR_FULL || ev->kind == ETL_HDR_INSTANCE))
+        if (!etl_header_kind_is_opcode_keyed(ev->kind))
             continue;
         double ms = (double)etl_time_rel_ns(h, ev->timestamp) / 1e6;
         for (guint i = 0; i < names->len; i++) {

@@ -1,6 +1,8 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include "etl.h"
+
 #include <glib/gstdio.h>
 
 const char *tu_source_root(void)
@@ -70,4 +72,24 @@ unsigned tu_count_entries(const char *dir)
     while (g_dir_read_name(d)) n++;
     g_dir_close(d);
     return n;
+}
+
+static void tu_collect(const EtlDiag *d, void *user)
+{
+    TuDiags *c = user;
+    g_ptr_array_add(c->msgs, etl_diag_format(d));
+}
+
+EtlTrace *tu_open_collecting(uint8_t *bytes, size_t len, TuDiags *d)
+{
+    d->msgs = g_ptr_array_new_with_free_func(g_free);
+    EtlOpenOptions o = { .diag_fn = tu_collect, .diag_user_data = d };
+    return etl_trace_open(etl_source_new_memory_take(bytes, len, "mem"), &o, NULL);
+}
+
+bool tu_has_msg(const TuDiags *d, const char *needle)
+{
+    for (guint i = 0; i < d->msgs->len; i++)
+        if (strstr(d->msgs->pdata[i], needle)) return true;
+    return false;
 }

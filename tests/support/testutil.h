@@ -20,4 +20,13 @@ uint8_t *tu_read_file(const char *path, size_t *len);
 /* Number of entries in dir (0 when it does not exist). */
 unsigned tu_count_entries(const char *dir);
 
+/* Diagnostics collected as formatted messages ("detail: offset=0x…, buffer=N, cpu=C"). */
+typedef struct EtlTrace EtlTrace;
+typedef struct { GPtrArray *msgs; } TuDiags;
+/* Open bytes (ownership taken) as a trace whose diagnostics go to d->msgs; NULL if it cannot be
+ * opened.  Free d->msgs with g_ptr_array_free(d->msgs, TRUE). */
+EtlTrace *tu_open_collecting(uint8_t *bytes, size_t len, TuDiags *d);
+/* Does a collected message contain needle? */
+bool      tu_has_msg(const TuDiags *d, const char *needle);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include "etl-writer.h"
 #include "etl.h"
+#include "testutil.h"
 
 #include <stdio.h>
 
@@ -277,14 +278,6 @@ static void test_every_header_kind(void **state)
     etl_trace_free(t);
 }
 
-typedef struct { GPtrArray *msgs; } Collect;
-
-static void collect(const EtlDiag *d, void *u)
-{
-    Collect *c = u;
-    g_ptr_array_add(c->msgs, etl_diag_format(d));
-}
-
 /* n DPC events (payload: their sequence number) on CPU 0 of a trace with 8 KiB buffers: data
  * buffer 1 holds events of 0x20 bytes from offset 0x48. */
 static uint8_t *one_cpu_dpcs(int n, bool compress, size_t *len)
@@ -308,7 +301,6 @@ static void test_resync_after_corrupt_event(void **state)
     (void)state;
     size_t len;
     uint8_t *b = one_cpu_dpcs(100, false, &len);
-    GError *err = NULL;
     /* Data buffer 1: DPC events of 0x20 bytes from 0x48.  Corrupt the marker of event 10 and
      * make event 50 claim a size running past the buffer. */
     uint8_t *buf = b + 8192;
@@ -317,9 +309,8 @@ static void test_resync_after_corrupt_event(void **state)
     memset(buf + 0x48 + 10 * 0x20, 0x33, 4);
     buf[0x48 + 50 * 0x20 + 4] = 0xff;
     buf[0x48 + 50 * 0x20 + 5] = 0x7f;
-    Collect c = { g_ptr_array_new_with_free_func(g_free) };
-    EtlOpenOptions o = { .diag_fn = collect, .diag_user_data = &c };
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "m"), &o, &err);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
     assert_non_null(t);
     GArray *a = read_recs(t, ETL_ORDER_TIME);
     /* events 10 and 50 are lost, everything else is read */
@@ -352,15 +343,13 @@ static void test_fill_marker_inside_events(void **state)
     (void)state;
     size_t len;
     uint8_t *b = one_cpu_dpcs(100, false, &len);
-    GError *err = NULL;
     /* a zeroed marker at event 20 and a 0xFFFFFFFF one at event 60 of data buffer 1: both look
      * like the end-of-events fill but events follow, so they are corruption, not the end */
     uint8_t *buf = b + 8192;
     memset(buf + 0x48 + 20 * 0x20, 0, 4);
     memset(buf + 0x48 + 60 * 0x20, 0xff, 4);
-    Collect c = { g_ptr_array_new_with_free_func(g_free) };
-    EtlOpenOptions o = { .diag_fn = collect, .diag_user_data = &c };
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "m"), &o, &err);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
     assert_non_null(t);
     GArray *a = read_recs(t, ETL_ORDER_TIME);
     assert_int_equal(a->len, 98);
@@ -384,7 +373,6 @@ static void test_corrupt_compressed_buffer(void **state)
     (void)state;
     size_t len;
     uint8_t *b = one_cpu_dpcs(1000, true, &len);
-    GError *err = NULL;
     /* find the first data buffer and truncate its compressed stream by lying about its size */
     uint32_t hsz = etl_rd32(b);
     uint8_t *db = b + hsz;
@@ -392,9 +380,8 @@ static void test_corrupt_compressed_buffer(void **state)
     uint32_t bs = etl_rd32(db);
     /* corrupt bytes in the middle of the stream */
     memset(db + 0x48 + (bs - 0x48) / 2, 0xff, 16);
-    Collect c = { g_ptr_array_new_with_free_func(g_free) };
-    EtlOpenOptions o = { .diag_fn = collect, .diag_user_data = &c };
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "m"), &o, &err);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
     assert_non_null(t);
     GArray *a = read_recs(t, ETL_ORDER_TIME);
     const EtlStats *st = etl_trace_stats(t);

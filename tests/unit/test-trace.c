@@ -7,6 +7,7 @@
 
 #include "etl-writer.h"
 #include "etl.h"
+#include "testutil.h"
 
 static uint8_t *build(EtlWriterConfig *cfg, int n_events, size_t *len)
 {
@@ -23,6 +24,14 @@ static uint8_t *build(EtlWriterConfig *cfg, int n_events, size_t *len)
     uint8_t *b = etl_writer_steal_memory(w, len);
     etl_writer_free(w);
     return b;
+}
+
+/* Writer defaults with 8 KiB buffers: small traces of many buffers. */
+static void config_8k(EtlWriterConfig *cfg, uint32_t cpus)
+{
+    etl_writer_config_init(cfg);
+    cfg->buffer_size = 8192;
+    cfg->cpus = cpus;
 }
 
 static EtlTrace *open_mem(uint8_t *b, size_t len, GError **err)
@@ -184,31 +193,6 @@ static void test_not_etl(void **state)
     g_clear_error(&err);
 }
 
-typedef struct { GPtrArray *msgs; } Collect;
-
-static void collect(const EtlDiag *d, void *u)
-{
-    Collect *c = u;
-    g_ptr_array_add(c->msgs, etl_diag_format(d));
-}
-
-static EtlTrace *open_collect(uint8_t *b, size_t len, Collect *c)
-{
-    c->msgs = g_ptr_array_new_with_free_func(g_free);
-    EtlOpenOptions o = { .diag_fn = collect, .diag_user_data = c };
-    GError *err = NULL;
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "m"), &o, &err);
-    assert_non_null(t);
-    return t;
-}
-
-static bool has_msg(Collect *c, const char *needle)
-{
-    for (guint i = 0; i < c->msgs->len; i++)
-        if (strstr(c->msgs->pdata[i], needle)) return true;
-    return false;
-}
-
 static void test_truncated_file(void **state)
 {
     (void)state;
@@ -220,14 +204,15 @@ static void test_truncated_file(void **state)
     assert_true(len > 4 * 8192);
     /* cut the last buffer in half: its events up to the cut are still read */
     size_t cut = len - 4096;
-    Collect c;
-    EtlTrace *t = open_collect(b, cut, &c);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, cut, &c);
+    assert_non_null(t);
     const EtlStats *st = etl_trace_stats(t);
     assert_int_equal(st->diags_by_code[ETL_DIAG_BUFFER_TRUNCATED], 1);
     char want[128];
     g_snprintf(want, sizeof want, "buffer of 8192 bytes runs past the end of the file (4096 bytes left): offset=0x%zx, buffer=%zu",
                len - 8192, len / 8192 - 1);
-    assert_true(has_msg(&c, want));
+    assert_true(tu_has_msg(&c, want));
     EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
     int n = 0;
     while (etl_reader_next(r)) n++;
@@ -242,9 +227,10 @@ static void test_truncated_file(void **state)
     memcpy(longer, b, len);
     memset(longer + len, 0x5a, 20);
     g_free(b);
-    t = open_collect(longer, len + 20, &c);
+    t = tu_open_collecting(longer, len + 20, &c);
+    assert_non_null(t);
     assert_int_equal(etl_trace_stats(t)->diags_by_code[ETL_DIAG_FILE_TRUNCATED], 1);
-    assert_true(has_msg(&c, "file ends with 20 bytes, too short for a buffer header"));
+    assert_true(tu_has_msg(&c, "file ends with 20 bytes, too short for a buffer header"));
     assert_int_equal(etl_trace_stats(t)->bytes_skipped, 20);
     etl_trace_free(t);
     g_ptr_array_free(c.msgs, TRUE);
@@ -254,9 +240,7 @@ static void test_zero_and_corrupt_buffers(void **state)
 {
     (void)state;
     EtlWriterConfig cfg;
-    etl_writer_config_init(&cfg);
-    cfg.buffer_size = 8192;
-    cfg.cpus = 1;
+    config_8k(&cfg, 1);
     size_t len;
     uint8_t *b = build(&cfg, 3000, &len);
     size_t nb = len / 8192;
@@ -264,11 +248,12 @@ static void test_zero_and_corrupt_buffers(void **state)
     /* buffer 2 zero-filled, buffer 3 header garbage */
     memset(b + 2 * 8192, 0, 8192);
     memset(b + 3 * 8192, 0x77, 0x48);
-    Collect c;
-    EtlTrace *t = open_collect(b, len, &c);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
+    assert_non_null(t);
     const EtlStats *st = etl_trace_stats(t);
-    assert_true(has_msg(&c, "zero-filled buffer (unwritten space), 8192 bytes skipped: offset=0x4000, buffer=2"));
-    assert_true(has_msg(&c, "implausible buffer header (BufferSize 0x77777777, type 30583, flags 0x7777); 8192 bytes "
+    assert_true(tu_has_msg(&c, "zero-filled buffer (unwritten space), 8192 bytes skipped: offset=0x4000, buffer=2"));
+    assert_true(tu_has_msg(&c, "implausible buffer header (BufferSize 0x77777777, type 30583, flags 0x7777); 8192 bytes "
                             "skipped to the next buffer: offset=0x6000, buffer=3"));
     assert_int_equal(st->diags_by_code[ETL_DIAG_BUFFER_HEADER], 2);
     assert_int_equal(etl_trace_buffer_count(t), nb);
@@ -292,20 +277,19 @@ static void test_unusable_runs_are_one_entry(void **state)
 {
     (void)state;
     EtlWriterConfig cfg;
-    etl_writer_config_init(&cfg);
-    cfg.buffer_size = 8192;
-    cfg.cpus = 1;
+    config_8k(&cfg, 1);
     size_t len;
     uint8_t *b = build(&cfg, 4000, &len);
     size_t nb = len / 8192;
     assert_true(nb >= 9);
     /* buffers 2-5 zero-filled: one entry, one diagnostic, whatever the run's length */
     memset(b + 2 * 8192, 0, 4 * 8192);
-    Collect c;
-    EtlTrace *t = open_collect(b, len, &c);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
+    assert_non_null(t);
     const EtlStats *st = etl_trace_stats(t);
     assert_int_equal(st->diagnostics, 1);
-    assert_true(has_msg(&c, "zero-filled buffer (unwritten space), 32768 bytes skipped: offset=0x4000, buffer=2"));
+    assert_true(tu_has_msg(&c, "zero-filled buffer (unwritten space), 32768 bytes skipped: offset=0x4000, buffer=2"));
     assert_int_equal(etl_trace_buffer_count(t), nb - 3);
     const EtlBufferInfo *run = etl_trace_buffer(t, 2);
     assert_true(run->unwritten && !run->usable);
@@ -321,9 +305,7 @@ static void test_compressed_size_that_leads_nowhere(void **state)
 {
     (void)state;
     EtlWriterConfig cfg;
-    etl_writer_config_init(&cfg);
-    cfg.buffer_size = 8192;
-    cfg.cpus = 1;
+    config_8k(&cfg, 1);
     cfg.compress = true;
     size_t len;
     uint8_t *b = build(&cfg, 3000, &len);
@@ -332,15 +314,16 @@ static void test_compressed_size_that_leads_nowhere(void **state)
     assert_true(etl_rd16(b + off2 + 0x34) & ETL_BUFFER_FLAG_COMPRESSED);
     uint32_t bs2 = etl_rd32(b + off2), bad = bs2 + 24;
     memcpy(b + off2, &bad, 4);
-    Collect c;
-    EtlTrace *t = open_collect(b, len, &c);
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
+    assert_non_null(t);
     const EtlStats *st = etl_trace_stats(t);
     char want[160];
     g_snprintf(want, sizeof want,
                "compressed buffer of 0x%x bytes is not followed by a buffer; %u bytes skipped to the next buffer: "
                "offset=0x%x, buffer=2",
                bad, (unsigned)(off3 - off2), (unsigned)off2);
-    assert_true(has_msg(&c, want));
+    assert_true(tu_has_msg(&c, want));
     assert_int_equal(st->diagnostics, 1);
     assert_true(st->bytes_skipped == off3 - off2);
     /* everything from buffer 3 on is read */
@@ -354,18 +337,17 @@ static void test_logger_and_cpu_checks(void **state)
 {
     (void)state;
     EtlWriterConfig cfg;
-    etl_writer_config_init(&cfg);
-    cfg.buffer_size = 8192;
-    cfg.cpus = 2;
+    config_8k(&cfg, 2);
     size_t len;
     uint8_t *b = build(&cfg, 2000, &len);
     /* buffer 2: another logger; buffer 3: CPU 9 of 2 */
     b[2 * 8192 + 0x2A] = 0x99;
     b[3 * 8192 + 0x28] = 9;
-    Collect c;
-    EtlTrace *t = open_collect(b, len, &c);
-    assert_true(has_msg(&c, "buffer belongs to logger 153, the trace's other buffers to logger 28: offset=0x4000, buffer=2"));
-    assert_true(has_msg(&c, "buffer CPU 9 is beyond the 2 CPUs of the header: offset=0x6000, buffer=3, cpu=9"));
+    TuDiags c;
+    EtlTrace *t = tu_open_collecting(b, len, &c);
+    assert_non_null(t);
+    assert_true(tu_has_msg(&c, "buffer belongs to logger 153, the trace's other buffers to logger 28: offset=0x4000, buffer=2"));
+    assert_true(tu_has_msg(&c, "buffer CPU 9 is beyond the 2 CPUs of the header: offset=0x6000, buffer=3, cpu=9"));
     assert_int_equal(etl_trace_cpu_slots(t), 10);
     etl_trace_free(t);
     g_ptr_array_free(c.msgs, TRUE);
