@@ -3,6 +3,8 @@
 #pragma once
 
 #include "etl.h"
+#include "model.h"
+#include "pool.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +55,11 @@ typedef struct {
     uint64_t stacks_matched;        /* attributed to an event */
     uint64_t stacks_unmatched;      /* no event with that timestamp on that CPU nearby */
     uint64_t lost_event_records;    /* RT_LostEvent records */
+    /* what the system model will have to work with */
+    uint64_t process_rundown, thread_rundown, image_rundown; /* DCStart + DCEnd events */
+    uint64_t image_events;          /* Image Load/UnLoad/DCStart/DCEnd */
+    uint64_t image_id, image_dbgid; /* KernelTraceControl ImageID / DbgID_RSDS (xperf merge) */
+    uint64_t stack_key_refs, stack_key_defs; /* StackKeyKernel/User; KeyDelete/KeyRundown/KeyCreate */
 } SummaryTotals;
 
 const SummaryTotals *summary_totals(const Summary *s);

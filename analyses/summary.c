@@ -211,6 +211,24 @@ static void match_stack(Summary *s, const EtlEvent *ev, int64_t event_ts, uint32
     s->tot.stacks_matched++;
 }
 
+static void count_model_inputs(Summary *s, const EtlEvent *ev, const EtlKernelEvent *k)
+{
+    bool rundown = ev->opcode == 3 || ev->opcode == 4;
+    switch (k->kind) {
+    case ETL_K_PROCESS: s->tot.process_rundown += rundown; break;
+    case ETL_K_THREAD: s->tot.thread_rundown += rundown; break;
+    case ETL_K_IMAGE:
+        s->tot.image_rundown += rundown;
+        s->tot.image_events++;
+        break;
+    case ETL_K_IMAGE_ID: s->tot.image_id++; break;
+    case ETL_K_DBGID_RSDS: s->tot.image_dbgid++; break;
+    case ETL_K_STACK_KEY_REF: s->tot.stack_key_refs++; break;
+    case ETL_K_STACK_KEY_DEF: s->tot.stack_key_defs++; break;
+    default: break;
+    }
+}
+
 void summary_add(Summary *s, const EtlEvent *ev)
 {
     uint32_t r = row_for(s, ev);
@@ -225,6 +243,7 @@ void summary_add(Summary *s, const EtlEvent *ev)
         if (kernel) s->tot.kernel_events++;
         if (st == ETL_DECODE_OK) {
             if (kernel) s->tot.kernel_decoded++;
+            count_model_inputs(s, ev, &k);
             if (k.kind == ETL_K_STACK) {
                 match_stack(s, ev, (int64_t)k.u.stack.event_timestamp, k.u.stack.tid);
                 return;

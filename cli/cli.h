@@ -89,3 +89,4 @@ char *cli_event_label(const EtlEvent *ev);          /* g_free */
 /* Commands */
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_pool(int argc, char **argv);

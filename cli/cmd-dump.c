@@ -11,12 +11,15 @@ static const char *dump_examples =
     "  etla dump --provider PerfInfo --event DPC --limit 20 trace.etl\n"
     "  etla dump --event Pool/PoolAlloc --from 5 --to 6 trace.etl\n"
     "  etla dump --pid 4 --format json trace.etl | jq -c 'select(.event == \"DCStart\")'\n"
+    "  etla dump --stacks --event Pool/PoolAlloc --from 10 --limit 5 trace.etl\n"
     "  etla dump --format csv -o events.csv trace.etl\n"
     "\n"
-    "Each line: time in seconds from the trace start, CPU, process and thread ids ('-' when\n"
-    "the event header has none: PerfInfo-header events such as DPC, ISR and CSwitch),\n"
-    "Provider/Event, then the decoded fields.  Events without a decoder show their payload\n"
-    "in hex.  --format json writes JSON lines (one object per event).";
+    "Each line: time in seconds from the trace start, CPU, the owner's process id, thread id\n"
+    "and process name (from the header, the payload, or for PerfInfo-header events such as\n"
+    "DPC and ISR the thread running on that CPU; '-' when unknown), Provider/Event, then the\n"
+    "decoded fields.  Events without a decoder show their payload in hex.  --stacks adds the\n"
+    "call stack under each event, innermost frame first, as module+offset.  --format json\n"
+    "writes JSON lines (one object per event).";
 
 typedef struct {
     CliCommon  c;
@@ -26,6 +29,7 @@ typedef struct {
     gint64     limit;
     gint64     max_hex;
     gboolean   raw;
+    gboolean   stacks;
     /* resolved filters */
     EtlGuid    provider_guid;
     bool       provider_is_guid;
@@ -35,13 +39,30 @@ typedef struct {
     bool       event_is_num;
 } DumpOpts;
 
+/* An event formatted but held back until its stack is in (--stacks). */
+typedef struct {
+    char          *text;  /* text: the line; csv: the row without its newline; json: the object */
+    size_t         len;
+    ModelStackRef  ref;
+    ModelProcess  *process;
+    int64_t        ts;
+} Held;
+
 typedef struct {
     DumpOpts               *o;
     const EtlLogfileHeader *h;
     GString                *line;
     JsonWriter             *jw;   /* json */
     GString                *tmp;
-    bool                    first_field;
+    FILE                   *fp;   /* where events are formatted: the output, or mem with --stacks */
+    Model                  *model;
+    ModelCtx                mc;   /* the current event's owner */
+    /* --stacks */
+    FILE                   *mem;
+    char                   *mem_buf;
+    size_t                  mem_len;
+    GQueue                 *held; /* Held*, oldest first */
+    FILE                   *out;
 } DumpCtx;
 
 /* ------------------------------------------------------------------ filters */
@@ -75,10 +96,10 @@ static bool event_matches(const DumpOpts *o, const EtlEvent *ev)
     return false;
 }
 
-static bool passes(const DumpOpts *o, const EtlEvent *ev)
+static bool passes(const DumpOpts *o, const EtlEvent *ev, const ModelCtx *mc)
 {
-    if (o->pid >= 0 && (ev->pid == ETL_NO_ID || ev->pid != (uint64_t)o->pid)) return false;
-    if (o->tid >= 0 && (ev->tid == ETL_NO_ID || ev->tid != (uint64_t)o->tid)) return false;
+    if (o->pid >= 0 && (mc->pid == ETL_NO_ID || mc->pid != (uint64_t)o->pid)) return false;
+    if (o->tid >= 0 && (mc->tid == ETL_NO_ID || mc->tid != (uint64_t)o->tid)) return false;
     if (o->provider && !provider_matches(o, ev, o->provider)) return false;
     if (o->event && !event_matches(o, ev)) return false;
     return true;
@@ -185,6 +206,26 @@ static void format_id(GString *s, uint32_t id)
     else g_string_append_printf(s, "%u", id);
 }
 
+/* The owner's image name; "Idle"/"System" for 0/4; "-" when unknown. */
+static const char *process_label(const DumpCtx *x)
+{
+    const char *n = x->mc.process ? x->mc.process->image_name : NULL;
+    if (n) return n;
+    if (x->mc.pid == 0) return "Idle";
+    if (x->mc.pid == 4) return "System";
+    return "-";
+}
+
+static const char *owner_source(ModelAttr a)
+{
+    switch (a) {
+    case MODEL_ATTR_HEADER: return "header";
+    case MODEL_ATTR_PAYLOAD: return "payload";
+    case MODEL_ATTR_CPU: return "cpu";
+    default: return NULL;
+    }
+}
+
 static void dump_text(DumpCtx *x, const EtlEvent *ev, FILE *fp)
 {
     GString *s = x->line;
@@ -194,11 +235,14 @@ static void dump_text(DumpCtx *x, const EtlEvent *ev, FILE *fp)
     g_string_append_printf(s, "%14s %3u ", tbuf, ev->cpu);
     GString *id = x->tmp;
     g_string_truncate(id, 0);
-    format_id(id, ev->pid);
+    format_id(id, x->mc.pid);
     g_string_append_printf(s, "%6s ", id->str);
     g_string_truncate(id, 0);
-    format_id(id, ev->tid);
+    format_id(id, x->mc.tid);
     g_string_append_printf(s, "%6s ", id->str);
+    g_string_truncate(id, 0);
+    text_append_safe(id, process_label(x));
+    g_string_append_printf(s, "%-16s ", id->str);
     char *pl = cli_provider_label(ev), *el = cli_event_label(ev);
     text_append_safe(s, pl); /* TraceLogging names come from the trace */
     g_string_append_c(s, '/');
@@ -219,10 +263,12 @@ static void dump_text(DumpCtx *x, const EtlEvent *ev, FILE *fp)
     fwrite(s->str, 1, s->len, fp);
 }
 
-static void dump_csv_header(FILE *fp)
+static void dump_csv_header(FILE *fp, bool stacks)
 {
-    fputs("time_s,timestamp,cpu,pid,tid,provider,provider_guid,event,opcode,event_id,version,header,fields,payload_hex\n",
+    fputs("time_s,timestamp,cpu,pid,tid,owner_pid,owner_tid,owner_source,process,provider,provider_guid,event,opcode,"
+          "event_id,version,header,fields,payload_hex",
           fp);
+    fputs(stacks ? ",stack_pid,stack_tid,stack\n" : "\n", fp);
 }
 
 static void dump_csv(DumpCtx *x, const EtlEvent *ev, FILE *fp)
@@ -235,6 +281,16 @@ static void dump_csv(DumpCtx *x, const EtlEvent *ev, FILE *fp)
     if (ev->pid != ETL_NO_ID) g_string_append_printf(s, "%u", ev->pid);
     g_string_append_c(s, ',');
     if (ev->tid != ETL_NO_ID) g_string_append_printf(s, "%u", ev->tid);
+    g_string_append_c(s, ',');
+    if (x->mc.pid != ETL_NO_ID) g_string_append_printf(s, "%u", x->mc.pid);
+    g_string_append_c(s, ',');
+    if (x->mc.tid != ETL_NO_ID) g_string_append_printf(s, "%u", x->mc.tid);
+    g_string_append_c(s, ',');
+    const char *os = owner_source(x->mc.attr);
+    if (os) g_string_append(s, os);
+    g_string_append_c(s, ',');
+    const char *pn = x->mc.process ? x->mc.process->image_name : NULL;
+    if (pn) csv_field_append(s, pn, strlen(pn));
     g_string_append_c(s, ',');
     char *pl = cli_provider_label(ev), *el = cli_event_label(ev);
     char g[ETL_GUID_STRLEN];
@@ -276,6 +332,10 @@ static void dump_json(DumpCtx *x, const EtlEvent *ev)
     json_key(w, "cpu"); json_uint(w, ev->cpu);
     json_key(w, "pid"); if (ev->pid != ETL_NO_ID) json_uint(w, ev->pid); else json_null(w);
     json_key(w, "tid"); if (ev->tid != ETL_NO_ID) json_uint(w, ev->tid); else json_null(w);
+    json_key(w, "owner_pid"); if (x->mc.pid != ETL_NO_ID) json_uint(w, x->mc.pid); else json_null(w);
+    json_key(w, "owner_tid"); if (x->mc.tid != ETL_NO_ID) json_uint(w, x->mc.tid); else json_null(w);
+    json_key(w, "owner_source"); json_string(w, owner_source(x->mc.attr));
+    json_key(w, "process"); json_string(w, x->mc.process ? x->mc.process->image_name : NULL);
     char *pl = cli_provider_label(ev), *el = cli_event_label(ev);
     json_key(w, "provider"); json_string(w, pl);
     etl_guid_format(&ev->provider, g);
@@ -304,6 +364,117 @@ static void dump_json(DumpCtx *x, const EtlEvent *ev)
     }
     json_end_object(w);
     json_newline(w);
+}
+
+/* ------------------------------------------------------------------ stacks */
+
+/* The frames of a held event's stack, formatted for its output format. */
+static void stack_append(DumpCtx *x, const Held *hd, GString *s)
+{
+    ModelStackId id = model_stack_get(x->model, hd->ref);
+    ModelStackId canon = model_stack_canonical(x->model, id);
+    uint32_t n = 0;
+    const uint64_t *f = model_stack_frames(x->model, canon, &n, NULL);
+    bool user = false;
+    uint64_t key = model_stack_pending_key(x->model, canon, &user);
+    GString *fr = x->tmp;
+    RenderFormat fmt = x->o->c.format;
+    uint32_t spid, stid;
+    model_stack_ref_thread(x->model, hd->ref, &spid, &stid);
+    if (fmt == RENDER_TEXT && stid != ETL_NO_ID && (n || key)) {
+        /* the thread the stack was walked on: the owner when the header names none */
+        g_string_truncate(fr, 0);
+        model_format_process(model_process_at(x->model, spid, hd->ts), spid, fr);
+        g_string_append_printf(s, "%18sstack of thread %u in ", "", stid);
+        text_append_safe(s, fr->str);
+        g_string_append_c(s, '\n');
+    } else if (fmt == RENDER_JSON) {
+        g_string_append(s, ",\"stack_pid\":");
+        if (spid != ETL_NO_ID) g_string_append_printf(s, "%u", spid); else g_string_append(s, "null");
+        g_string_append(s, ",\"stack_tid\":");
+        if (stid != ETL_NO_ID) g_string_append_printf(s, "%u", stid); else g_string_append(s, "null");
+    } else if (fmt == RENDER_CSV) {
+        if (spid != ETL_NO_ID) g_string_append_printf(s, "%u", spid);
+        g_string_append_c(s, ',');
+        if (stid != ETL_NO_ID) g_string_append_printf(s, "%u", stid);
+        g_string_append_c(s, ',');
+    }
+    if (fmt == RENDER_JSON) g_string_append(s, ",\"stack\":[");
+    for (uint32_t i = 0; i < n; i++) {
+        g_string_truncate(fr, 0);
+        model_format_frame(x->model, hd->process, f[i], hd->ts, fr);
+        if (fmt == RENDER_TEXT) {
+            g_string_append_printf(s, "%18s#%-3u ", "", i);
+            text_append_safe(s, fr->str);
+            g_string_append_c(s, '\n');
+        } else if (fmt == RENDER_JSON) {
+            if (i) g_string_append_c(s, ',');
+            json_escape_append(s, fr->str, fr->len);
+        } else {
+            if (i) g_string_append_c(s, ';');
+            g_string_append(s, fr->str);
+        }
+    }
+    if (key) {
+        g_string_truncate(fr, 0);
+        g_string_append_printf(fr, "%s stack key 0x%" G_GINT64_MODIFIER "x: not defined in the trace",
+                               user ? "user" : "kernel", key);
+        if (fmt == RENDER_TEXT) g_string_append_printf(s, "%18s(%s)\n", "", fr->str);
+        else if (fmt == RENDER_JSON) {
+            if (n) g_string_append_c(s, ',');
+            json_escape_append(s, fr->str, fr->len);
+        } else {
+            if (n) g_string_append_c(s, ';');
+            g_string_append_printf(s, "(%s)", fr->str);
+        }
+    }
+    if (fmt == RENDER_JSON) g_string_append(s, "]}\n");
+}
+
+static void held_write(DumpCtx *x, Held *hd)
+{
+    GString *s = x->line;
+    g_string_truncate(s, 0);
+    size_t keep = hd->len;
+    RenderFormat fmt = x->o->c.format;
+    if (fmt == RENDER_CSV && keep) keep -= 1;                  /* the newline */
+    else if (fmt == RENDER_JSON && keep >= 2) keep -= 2;       /* the closing brace and newline */
+    g_string_append_len(s, hd->text, (gssize)keep);
+    if (fmt == RENDER_CSV) g_string_append_c(s, ',');
+    if (hd->ref) {
+        GString *st = g_string_new(NULL);
+        stack_append(x, hd, st);
+        if (fmt == RENDER_CSV) { /* "pid,tid," then the frames as one field */
+            const char *c2 = strchr(st->str, ',');
+            c2 = c2 ? strchr(c2 + 1, ',') : NULL;
+            size_t head = c2 ? (size_t)(c2 - st->str) + 1 : 0;
+            g_string_append_len(s, st->str, (gssize)head);
+            csv_field_append(s, st->str + head, st->len - head);
+        } else {
+            g_string_append_len(s, st->str, (gssize)st->len);
+        }
+        g_string_free(st, TRUE);
+    } else if (fmt == RENDER_JSON) {
+        g_string_append(s, ",\"stack_pid\":null,\"stack_tid\":null,\"stack\":null}\n");
+    } else if (fmt == RENDER_CSV) {
+        g_string_append(s, ",,");
+    }
+    if (fmt == RENDER_CSV) g_string_append_c(s, '\n');
+    fwrite(s->str, 1, s->len, x->out);
+    model_stack_unref(x->model, hd->ref);
+    g_free(hd->text);
+    g_free(hd);
+}
+
+#define HELD_MAX 4096 /* events held back at most: a user half later than that is not waited for */
+
+/* Write the held events whose stacks can change no more (all of them when all is set). */
+static void flush_held(DumpCtx *x, bool all)
+{
+    Held *hd;
+    while ((hd = g_queue_peek_head(x->held)) &&
+           (all || x->held->length > HELD_MAX || model_stack_settled(x->model, hd->ref)))
+        held_write(x, g_queue_pop_head(x->held));
 }
 
 /* ------------------------------------------------------------------ command */
@@ -358,6 +529,10 @@ int cmd_dump(int argc, char **argv)
         { "limit", 'n', 0, G_OPTION_ARG_INT64, &o.limit, "Stop after N events", "N" },
         { "raw", 0, 0, G_OPTION_ARG_NONE, &o.raw,
           "Also show the payload bytes of decoded events (hex), to check a decoder against the bytes", NULL },
+        { "stacks", 's', 0, G_OPTION_ARG_NONE, &o.stacks,
+          "Show each event's call stack (module+offset frames, innermost first), kernel and user "
+          "halves joined and stack keys resolved (reads the trace twice when it uses stack keys)",
+          NULL },
         { "max-hex", 0, 0, G_OPTION_ARG_INT64, &o.max_hex,
           "Text format: show at most N payload bytes of undecoded events (0 = all; default 64)", "N" },
         { NULL },
@@ -400,10 +575,23 @@ int cmd_dump(int argc, char **argv)
     }
     static char iobuf[1 << 16];
     if (out.fp == stdout) setvbuf(stdout, iobuf, _IOFBF, sizeof iobuf);
-    DumpCtx x = { .o = &o, .h = h, .line = g_string_sized_new(512), .tmp = g_string_sized_new(256) };
-    if (o.c.format == RENDER_JSON) x.jw = json_writer_new(out.fp, false);
-    if (o.c.format == RENDER_CSV) dump_csv_header(out.fp);
-    if (o.c.format == RENDER_TEXT) fprintf(out.fp, "%14s %3s %6s %6s %s\n", "time_s", "cpu", "pid", "tid", "event and fields");
+    DumpCtx x = { .o = &o, .h = h, .line = g_string_sized_new(512), .tmp = g_string_sized_new(256), .out = out.fp };
+    x.model = model_new(t, o.stacks ? MODEL_PRESCAN_STACK_KEYS : 0);
+    x.fp = out.fp;
+    if (o.stacks) {
+        x.mem = open_memstream(&x.mem_buf, &x.mem_len);
+        x.held = g_queue_new();
+        if (!x.mem) {
+            cli_error("cannot allocate memory for --stacks");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        x.fp = x.mem;
+    }
+    if (o.c.format == RENDER_JSON) x.jw = json_writer_new(x.fp, false);
+    if (o.c.format == RENDER_CSV) dump_csv_header(out.fp, o.stacks);
+    if (o.c.format == RENDER_TEXT)
+        fprintf(out.fp, "%14s %3s %6s %6s %-16s %s\n", "time_s", "cpu", "pid", "tid", "process", "event and fields");
 
     EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
     CliProgress pr;
@@ -411,28 +599,61 @@ int cmd_dump(int argc, char **argv)
     const EtlEvent *ev;
     int64_t printed = 0;
     uint64_t n = 0;
-    while ((o.limit < 0 || printed < o.limit) && (ev = etl_reader_next(r))) {
+    while ((ev = etl_reader_next(r))) {
+        bool full = o.limit >= 0 && printed >= o.limit;
+        /* past --limit, read on only while held events wait for their stacks */
+        if (full && (!x.held || g_queue_is_empty(x.held))) break;
         if (G_UNLIKELY((++n & 0xFFFF) == 0) && pr.enabled) {
             uint64_t done, all;
             etl_reader_progress(r, &done, &all);
             cli_progress_update(&pr, done, all);
         }
+        /* Every event goes to the model (ownership, images and stacks need the whole history). */
+        EtlKernelEvent k;
+        bool decoded = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+        bool stackable = model_event(x.model, ev, decoded ? &k : NULL, &x.mc);
+        if (x.held) flush_held(&x, false);
+        if (full) continue;
         /* Filter, do not stop at the first event past --to: a CPU stream with a time inversion
          * can still hold events inside the window after it (the merge is only as ordered as
          * each stream is). */
         if (ev->timestamp < from || ev->timestamp > to) continue;
-        if (!passes(&o, ev)) continue;
+        if (!passes(&o, ev, &x.mc)) continue;
         if (o.c.format == RENDER_JSON) dump_json(&x, ev);
-        else if (o.c.format == RENDER_CSV) dump_csv(&x, ev, out.fp);
-        else dump_text(&x, ev, out.fp);
+        else if (o.c.format == RENDER_CSV) dump_csv(&x, ev, x.fp);
+        else dump_text(&x, ev, x.fp);
         printed++;
+        if (x.held) {
+            fflush(x.mem);
+            Held *hd = g_new0(Held, 1);
+            hd->text = g_memdup2(x.mem_buf, x.mem_len);
+            hd->len = x.mem_len;
+            hd->ref = stackable ? model_stack_ref(x.model) : 0;
+            hd->process = x.mc.process;
+            hd->ts = ev->timestamp;
+            g_queue_push_tail(x.held, hd);
+            rewind(x.mem);
+            x.mem_len = 0;
+        }
         if (G_UNLIKELY(ferror(out.fp))) break;
     }
+    model_finish(x.model);
+    if (x.held) flush_held(&x, true);
     cli_progress_done(&pr);
     etl_reader_free(r);
+done:
     json_writer_free(x.jw);
+    if (x.mem) fclose(x.mem);
+    free(x.mem_buf);
+    if (x.held) g_queue_free(x.held);
+    model_free(x.model);
     g_string_free(x.line, TRUE);
     g_string_free(x.tmp, TRUE);
+    if (rc == EXIT_RUNTIME) {
+        cli_output_abort(&out);
+        etl_trace_free(t);
+        goto out;
+    }
     rc = cli_output_commit(&out) ? EXIT_OK : EXIT_RUNTIME;
     cli_diag_summary(&dp);
     etl_trace_free(t);

@@ -167,6 +167,29 @@ static void render_text(const InfoData *d, EtlTrace *t, GString *out)
                   N(tot->stack_events), N(tot->stacks_matched), N(tot->stacks_unmatched));
     else
         label_row(out, "Stacks", "none (record with stack walking to see who allocates)");
+    if (tot->stack_key_refs || tot->stack_key_defs)
+        label_row(out, "Stack keys", "%s references, %s definitions (Win8+ stack caching: a reference takes the "
+                  "first definition of its key after it; etla dump --stacks shows them resolved)",
+                  N(tot->stack_key_refs), N(tot->stack_key_defs));
+    if (tot->kernel_events) {
+        if (tot->process_rundown + tot->thread_rundown + tot->image_rundown)
+            label_row(out, "Rundown", "%s process, %s thread, %s image DCStart/DCEnd events (names and modules of "
+                      "what ran before the trace are known)",
+                      N(tot->process_rundown), N(tot->thread_rundown), N(tot->image_rundown));
+        else
+            label_row(out, "Rundown", "none: processes and modules loaded before the trace stay unnamed "
+                      "(addresses in them resolve to Unknown); record with the kernel's process and image "
+                      "events (PROC_THREAD+LOADER) so that rundown is written");
+    }
+    if (tot->image_events) {
+        if (tot->image_id || tot->image_dbgid)
+            label_row(out, "Symbols", "merged: %s ImageID and %s DbgID_RSDS records (each module's PDB name, "
+                      "GUID and age)", N(tot->image_id), N(tot->image_dbgid));
+        else
+            label_row(out, "Symbols", "not merged: no ImageID/DbgID_RSDS records, so symbols cannot be "
+                      "found for this trace's modules. Merge on the machine that recorded it: "
+                      "xperf -merge raw.etl merged.etl (WPR and xperf -d merge when they stop)");
+    }
 
     g_string_append(out, "\nEvents by type\n");
     Table *tb = table_new();
@@ -346,6 +369,21 @@ static void render_json(const InfoData *d, EtlTrace *t, FILE *fp)
     json_key(w, "records"); json_uint(w, d->tot->stack_events);
     json_key(w, "matched"); json_uint(w, d->tot->stacks_matched);
     json_key(w, "unmatched"); json_uint(w, d->tot->stacks_unmatched);
+    json_key(w, "key_references"); json_uint(w, d->tot->stack_key_refs);
+    json_key(w, "key_definitions"); json_uint(w, d->tot->stack_key_defs);
+    json_end_object(w);
+    json_key(w, "rundown");
+    json_begin_object(w);
+    json_key(w, "process"); json_uint(w, d->tot->process_rundown);
+    json_key(w, "thread"); json_uint(w, d->tot->thread_rundown);
+    json_key(w, "image"); json_uint(w, d->tot->image_rundown);
+    json_end_object(w);
+    json_key(w, "symbols");
+    json_begin_object(w);
+    json_key(w, "image_events"); json_uint(w, d->tot->image_events);
+    json_key(w, "image_id"); json_uint(w, d->tot->image_id);
+    json_key(w, "dbgid_rsds"); json_uint(w, d->tot->image_dbgid);
+    json_key(w, "merged"); json_bool(w, d->tot->image_id + d->tot->image_dbgid > 0);
     json_end_object(w);
     json_key(w, "counts");
     write_counts_json(d, w);

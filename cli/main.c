@@ -8,6 +8,7 @@
 static const CliCommand commands[] = {
     { "info", "Trace facts and health: header, lost events, problems, events by type", cmd_info },
     { "dump", "One line per event in time order, decoded (text, CSV or JSON lines)", cmd_dump },
+    { "pool", "Pool leaks: AIFI/AIFO/AOFI/AOFO by type, tag, stack, owner module, process", cmd_pool },
 };
 
 static void usage(FILE *out)

@@ -18,6 +18,8 @@ struct EtlTrace {
     uint32_t         n_diags, max_diags;
     EtlDiagFn        diag_fn;
     void            *diag_user_data;
+    unsigned         quiet;       /* > 0: an extra pass (etl_trace_quiet_begin) */
+    EtlStats         quiet_saved; /* stats to restore when it ends */
 };
 
 /* Record a diagnostic (kept if there is room, always counted and passed to diag_fn). */

@@ -279,6 +279,11 @@ const EtlStats *etl_trace_stats(const EtlTrace *t);
 void etl_trace_add_diag(EtlTrace *t, EtlDiagCode code, const EtlEvent *ev, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 
+/* An extra pass over the trace (a pre-scan) must not count events or report problems twice:
+ * between begin and end, diagnostics are dropped and the statistics are restored at the end. */
+void etl_trace_quiet_begin(EtlTrace *t);
+void etl_trace_quiet_end(EtlTrace *t);
+
 /* The diagnostics kept (the first max_kept_diags); stats->diagnostics counts them all. */
 const EtlDiag  *etl_trace_diags(const EtlTrace *t, uint32_t *n);
 

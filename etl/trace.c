@@ -53,6 +53,7 @@ void etl_trace_diag(EtlTrace *t, EtlDiagCode code, uint64_t file_offset, uint32_
                     int32_t cpu, const char *fmt, ...)
 {
     EtlDiag d = { .code = code, .file_offset = file_offset, .buffer_index = buffer_index, .cpu = cpu };
+    if (t->quiet) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(d.detail, sizeof d.detail, fmt, ap);
@@ -61,6 +62,16 @@ void etl_trace_diag(EtlTrace *t, EtlDiagCode code, uint64_t file_offset, uint32_
     t->stats.diags_by_code[code]++;
     if (t->n_diags < t->max_diags) t->diags[t->n_diags++] = d;
     if (t->diag_fn) t->diag_fn(&d, t->diag_user_data);
+}
+
+void etl_trace_quiet_begin(EtlTrace *t)
+{
+    if (t->quiet++ == 0) t->quiet_saved = t->stats;
+}
+
+void etl_trace_quiet_end(EtlTrace *t)
+{
+    if (t->quiet && --t->quiet == 0) t->stats = t->quiet_saved;
 }
 
 void etl_trace_add_diag(EtlTrace *t, EtlDiagCode code, const EtlEvent *ev, const char *fmt, ...)

@@ -6,7 +6,8 @@
  * Besides the events, it touches what `etla info` and `etla dump` compute from a trace: the
  * buffer index, every diagnostic (formatted as it happens, with only a few kept), the time
  * conversions of every timestamp (relative seconds, FILETIME, ISO 8601), reader progress and
- * the TraceLogging names and stack items of EVENT_HEADER events. */
+ * the TraceLogging names and stack items of EVENT_HEADER events.  In time order it also runs
+ * the system model (with its stack-key pre-scan) and resolves and formats every stack. */
 #include "analyses.h"
 #include "etl.h"
 #include "fuzz-fields.h"
@@ -56,6 +57,28 @@ typedef struct {
     uint64_t n, sum, x;
 } Delivered;
 
+#define HELD 64 /* stack handles held back, as etla dump --stacks does */
+
+static void stack_out(Model *m, ModelStackRef ref, const ModelProcess *p, int64_t ts, GString *s)
+{
+    ModelStackId id = model_stack_canonical(m, model_stack_get(m, ref));
+    uint32_t n = 0, nk = 0;
+    const uint64_t *f = model_stack_frames(m, id, &n, &nk);
+    if (nk > n || (n && !f)) {
+        fprintf(stderr, "fuzz-reader: stack of %u frames, %u kernel, frames %p\n", n, nk, (const void *)f);
+        abort();
+    }
+    for (uint32_t i = 0; i < n; i++) model_format_frame(m, p, f[i], ts, s);
+    bool user;
+    (void)model_stack_pending_key(m, id, &user);
+    (void)model_stack_state(m, id);
+    uint32_t spid, stid;
+    model_stack_ref_thread(m, ref, &spid, &stid);
+    model_format_process(model_process_at(m, spid, ts), spid, s);
+    model_stack_unref(m, ref);
+    g_string_truncate(s, 0);
+}
+
 static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep, Delivered *out)
 {
     /* The source borrows data; the trace owns the source. */
@@ -88,6 +111,10 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
     if (etl_trace_buffer(t, nb)) abort();
 
     Summary *sum = summary_new(t);
+    Model *model = order == ETL_ORDER_TIME ? model_new(t, MODEL_PRESCAN_STACK_KEYS) : NULL;
+    struct { ModelStackRef ref; const ModelProcess *p; int64_t ts; } held[HELD] = { { 0 } };
+    uint32_t nheld = 0;
+    GString *fs = g_string_new(NULL);
     EtlReader *r = etl_reader_new(t, order);
     const EtlEvent *ev;
     size_t fields = 0;
@@ -97,7 +124,26 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
     while ((ev = etl_reader_next(r)) && n++ < 2000000) {
         summary_add(sum, ev);
         EtlKernelEvent k;
-        if (etl_kernel_decode(ev, &k) == ETL_DECODE_OK) etl_kernel_emit_fields(ev, &k, fuzz_touch_field, &fields);
+        bool dec = etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+        if (dec) etl_kernel_emit_fields(ev, &k, fuzz_touch_field, &fields);
+        if (model) {
+            ModelCtx mc;
+            bool stackable = model_event(model, ev, dec ? &k : NULL, &mc);
+            if (mc.thread && mc.thread->tid != mc.tid) {
+                fprintf(stderr, "fuzz-reader: owner thread %u is not the thread object's %u\n", mc.tid, mc.thread->tid);
+                abort();
+            }
+            model_format_process(mc.process, mc.pid, fs);
+            g_string_truncate(fs, 0);
+            if (stackable) {
+                uint32_t slot = nheld++ % HELD;
+                if (held[slot].ref) stack_out(model, held[slot].ref, held[slot].p, held[slot].ts, fs);
+                held[slot].ref = model_stack_ref(model);
+                held[slot].p = mc.process;
+                held[slot].ts = ev->timestamp;
+                (void)model_stack_settled(model, held[slot].ref);
+            }
+        }
         EtlAStr a = etl_event_tl_provider_name(ev), b = etl_event_tl_event_name(ev);
         fields += a.len + b.len;
         if (ev->n_ext) {
@@ -126,6 +172,25 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
         }
     }
     etl_reader_free(r);
+    if (model) {
+        model_finish(model);
+        for (uint32_t i = 0; i < HELD; i++)
+            if (held[i].ref) stack_out(model, held[i].ref, held[i].p, held[i].ts, fs);
+        guint ni, np;
+        const ModelImage *const *ims = model_images(model, &ni);
+        for (guint i = 0; i < ni; i++) {
+            if (ims[i]->load_ts > ims[i]->unload_ts) {
+                fprintf(stderr, "fuzz-reader: image %s ends before it begins\n", ims[i]->name);
+                abort();
+            }
+            fields += strlen(ims[i]->name);
+        }
+        const ModelProcess *const *ps = model_processes(model, &np);
+        for (guint i = 0; i < np; i++) model_format_process(ps[i], ps[i]->pid, fs);
+        (void)model_health(model);
+        model_free(model);
+    }
+    g_string_free(fs, TRUE);
     guint nrows;
     const SummaryRow *rows = summary_rows(sum, &nrows);
     for (guint i = 0; i < nrows; i++) acc += rows[i].count + (rows[i].provider_name ? 1 : 0);

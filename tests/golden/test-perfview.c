@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "etl.h"
+#include "analyses.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +39,10 @@ typedef struct {
     int            proc, datalen;
     bool           matched;
     char          *line;
+    long           pid, tid;   /* PerfView's owner; -1 none */
+    char          *pname;      /* "" when PerfView names none */
+    long           got_pid, got_tid;          /* etla's, at the event */
+    const ModelProcess *got_process;          /* named by the end of the trace */
 } Expect;
 
 static GArray *load_names(const char *path)
@@ -225,6 +229,39 @@ static int check_event(const Expect *x, const EtlEvent *ev, const EtlLogfileHead
     return ok;
 }
 
+/* PerfView moves ids from the payloads of these types into PID/TID (TraceEvent FixupData);
+ * etla does not decode those payloads, so their owners are not compared. */
+static bool owner_from_undecoded_payload(const char *type)
+{
+    static const char *const pfx[] = { "Windows Kernel/TcpIp/", "Windows Kernel/UdpIp/", "Windows Kernel/DiskIO/",
+                                       "Windows Kernel/Memory/HardFault", "Windows Kernel/Process/PerfCtr",
+                                       "Windows Kernel/SystemConfig/Services", "KernelTraceControl/" };
+    for (size_t i = 0; i < G_N_ELEMENTS(pfx); i++)
+        if (g_str_has_prefix(type, pfx[i])) return true;
+    return false;
+}
+
+/* The system model's owner of an event against PerfView's PID/TID/PName: 1 agree, 0 differ,
+ * -1 nothing to compare.  Ids are compared as known at the event; the name as known at the end
+ * of the trace (PerfView's TraceLog reads the whole trace first, so it names a process for
+ * events before its rundown; "Process(N)" is its "unnamed").  PerfView drops ".exe". */
+static int check_owner(const Expect *x)
+{
+    if ((x->pid < 0 && x->tid < 0) || owner_from_undecoded_payload(x->map->name)) return -1;
+    bool ok = x->got_pid == x->pid && (x->tid < 0 || x->got_tid == x->tid);
+    const ModelProcess *p = x->got_process;
+    const char *n = p && p->image_name ? p->image_name : x->got_pid == 0 ? "Idle" : x->got_pid == 4 ? "System" : "";
+    if (ok && x->pname && *x->pname && !g_str_has_prefix(x->pname, "Process(")) {
+        size_t nl = strlen(n);
+        if (nl > 4 && !g_ascii_strcasecmp(n + nl - 4, ".exe")) nl -= 4;
+        ok = strlen(x->pname) == nl && !g_ascii_strncasecmp(n, x->pname, nl);
+    }
+    if (!ok)
+        fprintf(stderr, "%s: owner differs: PerfView PID=%ld TID=%ld PName=%s, etla pid=%ld tid=%ld process=%s\n",
+                x->line, x->pid, x->tid, x->pname ? x->pname : "", x->got_pid, x->got_tid, *n ? n : "-");
+    return ok;
+}
+
 static bool sample_counted(const EtlEvent *ev)
 {
     /* TraceLog drops idle-thread samples unless taken inside a DPC or ISR (expected/README.md). */
@@ -280,6 +317,7 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
             x->t_ms = t;
             x->proc = -1;
             x->datalen = -1;
+            x->pid = x->tid = -1;
             x->fields = g_ptr_array_new();
             x->line = g_strdup_printf("%s at %.3f ms", rest, t);
             gchar **kv = g_strsplit(sp + 1, "; ", -1);
@@ -291,6 +329,9 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
                 size_t vl = strlen(v);
                 if (vl && v[vl - 1] == ';') v[vl - 1] = 0;
                 if (!strcmp(*q, "ProceNum")) x->proc = atoi(v);
+                else if (!strcmp(*q, "PID")) x->pid = atol(v);
+                else if (!strcmp(*q, "TID")) x->tid = atol(v);
+                else if (!strcmp(*q, "PName")) x->pname = g_strdup(v);
                 else if (!strcmp(*q, "DataLen")) x->datalen = (int)parse_num_commas(v);
                 Field *f = g_new(Field, 1);
                 f->key = g_strdup(*q);
@@ -309,10 +350,13 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
     if (!t) fail_msg("%s", err->message);
     const EtlLogfileHeader *h = etl_trace_header(t);
     EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
+    Model *model = model_new(t, 0);
+    int owners_checked = 0, owners_bad = 0;
     GHashTable *got_counts = g_hash_table_new(g_str_hash, g_str_equal);
     GString *why = g_string_new(NULL);
     GHashTable *last_why = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     const EtlEvent *ev;
+    int bad = 0;
     while ((ev = etl_reader_next(r))) {
         if (ev->kind == ETL_HDR_EVENT && tl_names) {
             EtlAStr pn = etl_event_tl_provider_name(ev), en = etl_event_tl_event_name(ev);
@@ -320,6 +364,10 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
             gpointer old = g_hash_table_lookup(tl_got, key);
             g_hash_table_replace(tl_got, key, GINT_TO_POINTER(GPOINTER_TO_INT(old) + 1));
         }
+        EtlKernelEvent mk;
+        bool mdec = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &mk) == ETL_DECODE_OK;
+        ModelCtx mc;
+        model_event(model, ev, mdec ? &mk : NULL, &mc);
         if (!etl_header_kind_is_opcode_keyed(ev->kind))
             continue;
         double ms = (double)etl_time_rel_ns(h, ev->timestamp) / 1e6;
@@ -333,16 +381,31 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
                 Expect *x = expects->pdata[j];
                 if (x->matched || x->map != m || fabs(x->t_ms - ms) > 0.0006) continue;
                 g_string_truncate(why, 0);
-                if (check_event(x, ev, h, why)) x->matched = true;
-                else if (why->len) g_hash_table_insert(last_why, x, g_strdup(why->str));
+                if (check_event(x, ev, h, why)) {
+                    x->matched = true;
+                    x->got_pid = mc.pid == ETL_NO_ID ? -1 : (long)mc.pid;
+                    x->got_tid = mc.tid == ETL_NO_ID ? -1 : (long)mc.tid;
+                    x->got_process = mc.process;
+                } else if (why->len) g_hash_table_insert(last_why, x, g_strdup(why->str));
             }
         }
     }
     etl_reader_free(r);
+    for (guint j = 0; j < expects->len; j++) {
+        Expect *x = expects->pdata[j];
+        if (!x->matched) continue;
+        int o = check_owner(x);
+        if (o >= 0) owners_checked++;
+        if (o == 0) owners_bad++;
+    }
+    model_free(model);
+    printf("%s: owner (process id, thread id, process name) of %d baseline events compared with PerfView's, "
+           "%d differ\n", name, owners_checked, owners_bad);
+    bad += owners_bad;
     assert_int_equal(etl_trace_stats(t)->diagnostics, 0);
     etl_trace_free(t);
 
-    int bad = 0, compared = 0;
+    int compared = 0;
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, want_counts);
@@ -392,6 +455,7 @@ static void check_trace(const char *shared, const char *name, GArray *names, boo
         }
         g_ptr_array_free(x->fields, TRUE);
         g_free(x->line);
+        g_free(x->pname);
         g_free(x);
     }
     g_ptr_array_free(expects, TRUE);
