@@ -44,6 +44,12 @@ typedef struct {
 
 typedef struct StackState StackState;
 
+typedef struct {
+    uint32_t     tid;
+    uint32_t     gen;     /* thread_gen when filled; 0 = never */
+    ModelThread *th;
+} ThreadCache;
+
 struct Model {
     EtlTrace  *t;
     unsigned   flags;
@@ -64,6 +70,8 @@ struct Model {
     uint64_t   ordinal;                  /* events seen (prescan matching) */
     ModelHealth health;
     StackState *st;
+    uint32_t    thread_gen;              /* bumped whenever a thread object is created or changed */
+    ThreadCache tcache[256];
 };
 
 void model_stacks_init(Model *m);

@@ -62,6 +62,7 @@ Model *model_new(EtlTrace *t, unsigned flags)
     map_init(&m->kernel_map);
     m->pair_images = g_ptr_array_new();
     m->pending_ids = g_array_new(FALSE, FALSE, sizeof(PendingId));
+    m->thread_gen = 1; /* cache entries with gen 0 are empty */
     m->n_cpus = MAX(etl_trace_cpu_slots(t), 1u);
     m->running = g_new(uint32_t, m->n_cpus);
     for (uint32_t i = 0; i < m->n_cpus; i++) m->running[i] = ETL_NO_ID;
@@ -124,6 +125,17 @@ ModelProcess *model_process_at(const Model *m, uint32_t pid, int64_t ts)
         if (p->start_ts <= ts) return p;
     }
     return g_ptr_array_index(a, 0);
+}
+
+/* Most events name one of a few running threads: a small direct-mapped cache in front of the
+ * history lookup, valid until a thread object is created or changed (thread_gen). */
+static ModelThread *thread_at_cached(Model *m, uint32_t tid, int64_t ts)
+{
+    ThreadCache *c = &m->tcache[(tid >> 2) & (G_N_ELEMENTS(m->tcache) - 1)];
+    if (c->gen == m->thread_gen && c->tid == tid) return c->th;
+    ModelThread *th = model_thread_at(m, tid, ts);
+    *c = (ThreadCache){ tid, m->thread_gen, th };
+    return th;
 }
 
 ModelThread *model_thread_at(const Model *m, uint32_t tid, int64_t ts)
@@ -213,6 +225,7 @@ static void on_process(Model *m, const EtlEvent *ev, const EtlProcess *e)
 static void on_thread(Model *m, const EtlEvent *ev, const EtlThread *e)
 {
     int64_t ts = ev->timestamp;
+    m->thread_gen++;
     GPtrArray *a = history(m->tid_hist, e->tid, true);
     ModelThread *th = a->len ? g_ptr_array_index(a, a->len - 1) : NULL;
     if (th && th->end_ts != MODEL_TS_MAX) th = NULL; /* the last one ended */
@@ -415,8 +428,9 @@ static void on_image_id(Model *m, const EtlEvent *ev, uint64_t base, PendingId *
 ModelThread *model_thread_implied(Model *m, uint32_t tid, uint32_t pid, int64_t ts)
 {
     if (tid == ETL_NO_ID || pid == ETL_NO_ID) return NULL;
-    ModelThread *th = model_thread_at(m, tid, ts);
+    ModelThread *th = thread_at_cached(m, tid, ts);
     if (th) return th;
+    m->thread_gen++;
     GPtrArray *a = history(m->tid_hist, tid, true);
     th = g_new0(ModelThread, 1);
     th->tid = tid;
@@ -443,7 +457,7 @@ static void attribute(Model *m, const EtlEvent *ev, uint32_t pid, uint32_t tid, 
         pid = ETL_NO_ID;
         attr = MODEL_ATTR_CPU;
     }
-    ModelThread *th = tid != ETL_NO_ID ? model_thread_at(m, tid, ev->timestamp) : NULL;
+    ModelThread *th = tid != ETL_NO_ID ? thread_at_cached(m, tid, ev->timestamp) : NULL;
     if (!th && attr == MODEL_ATTR_HEADER && pid != ETL_NO_ID) th = model_thread_implied(m, tid, pid, ev->timestamp);
     if (pid == ETL_NO_ID && th) pid = th->pid;
     ctx->pid = pid;

@@ -304,7 +304,8 @@ static void series_sample(Pool *p, int64_t t)
 static void series_advance(Pool *p, int64_t ts)
 {
     if (!p->o.series_interval) return;
-    while (ts >= p->next_sample && !p->series_full) {
+    /* a sample at t shows the state after every event at t */
+    while (ts > p->next_sample && !p->series_full) {
         series_sample(p, p->next_sample);
         p->next_sample += p->o.series_interval;
     }
@@ -410,8 +411,8 @@ void pool_add(Pool *p, const EtlEvent *ev, const EtlKernelEvent *k, const ModelC
                 map_delete(p, j);
                 j = map_find(p, e->entry, sess);
             } else {
-                /* keep the old one outstanding; the new one replaces it in the map only */
-                series_change(p, r, false);
+                /* keep the old one outstanding (in the series too); the new one replaces it in the map only */
+                p->h.outstanding_end++;
                 close_interval(p, r, INT64_MAX);
                 r->used = false;
                 g_array_append_val(p->free_recs, old);
@@ -725,7 +726,8 @@ PoolTagDb *pool_tagdb_load(const char *path, GError **error)
     gchar **lines = g_strsplit(text, "\n", -1);
     for (gchar **l = lines; *l; l++) {
         char *s = g_strstrip(*l);
-        if (!*s || !g_ascii_strncasecmp(s, "rem", 3) || s[0] == ';' || s[0] == '/') continue;
+        bool rem = !g_ascii_strncasecmp(s, "rem", 3) && (!s[3] || g_ascii_isspace(s[3]));
+        if (!*s || rem || s[0] == ';' || s[0] == '/') continue;
         /* "TAG - binary - description": the tag is everything before the first " - " */
         char *sep = strstr(s, " - ");
         if (!sep) continue;

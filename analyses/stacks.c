@@ -13,6 +13,7 @@
 
 #define PH_BIT 0x80000000u
 #define WAIT_CAP 8192u /* kernel parts waiting for their user half (FIFO) */
+#define WSLOTS (WAIT_CAP * 2u) /* their index: load factor at most 1/2 */
 
 typedef struct {
     uint32_t n;
@@ -72,7 +73,7 @@ struct StackState {
     uint32_t    serial;
     Wait       *waits;      /* WAIT_CAP ring, FIFO */
     uint32_t    wait_head;
-    GHashTable *wait_index; /* Wait* -> Wait* (key: tid, ts) */
+    uint32_t   *wslots;     /* open addressing on (tid, ts): index into waits + 1; 0 = empty */
     GHashTable *prescan[2]; /* key -> KeyDefs* (MODEL_PRESCAN_STACK_KEYS) */
     GArray     *scratch;    /* uint64_t */
     bool        finished;
@@ -99,15 +100,9 @@ static guint mix64(uint64_t v)
 static guint u64_hash(gconstpointer p) { return mix64(*(const uint64_t *)p); }
 static gboolean u64_equal(gconstpointer a, gconstpointer b) { return *(const uint64_t *)a == *(const uint64_t *)b; }
 
-static guint wait_hash(gconstpointer p)
+static inline uint32_t wait_home(uint32_t tid, int64_t ts)
 {
-    const Wait *w = p;
-    return mix64((uint64_t)w->ts * 31u + w->tid);
-}
-static gboolean wait_equal(gconstpointer a, gconstpointer b)
-{
-    const Wait *x = a, *y = b;
-    return x->tid == y->tid && x->ts == y->ts;
+    return mix64((uint64_t)ts * 0x9e3779b97f4a7c15u + tid) & (WSLOTS - 1);
 }
 
 static uint32_t fl_intern(StackState *st, const uint64_t *f, uint32_t n)
@@ -191,7 +186,7 @@ void model_stacks_init(Model *m)
     st->slots = g_array_new(FALSE, TRUE, sizeof(Slot));
     st->rings = g_new0(Ring *, m->n_cpus);
     st->waits = g_new0(Wait, WAIT_CAP);
-    st->wait_index = g_hash_table_new(wait_hash, wait_equal);
+    st->wslots = g_new0(uint32_t, WSLOTS);
     st->scratch = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     if (m->flags & MODEL_PRESCAN_STACK_KEYS) {
         for (int i = 0; i < 2; i++) st->prescan[i] = g_hash_table_new_full(u64_hash, u64_equal, g_free, keydefs_free);
@@ -219,7 +214,7 @@ void model_stacks_clear(Model *m)
     g_array_free(st->slots, TRUE);
     for (uint32_t i = 0; i < m->n_cpus; i++) g_free(st->rings[i]);
     g_free(st->rings);
-    g_hash_table_destroy(st->wait_index);
+    g_free(st->wslots);
     g_free(st->waits);
     g_array_free(st->scratch, TRUE);
     g_free(st);
@@ -360,12 +355,41 @@ bool model_stacks_note_ext(Model *m, const EtlEvent *ev)
     return true;
 }
 
+/* The index slot holding (tid, ts), or the empty slot where it would go. */
+static uint32_t wait_find(const StackState *st, uint32_t tid, int64_t ts)
+{
+    uint32_t j = wait_home(tid, ts);
+    while (st->wslots[j]) {
+        const Wait *w = &st->waits[st->wslots[j] - 1];
+        if (w->tid == tid && w->ts == ts) return j;
+        j = (j + 1) & (WSLOTS - 1);
+    }
+    return j;
+}
+
+static void wait_slot_delete(StackState *st, uint32_t j)
+{
+    st->wslots[j] = 0;
+    for (uint32_t k = (j + 1) & (WSLOTS - 1); st->wslots[k]; k = (k + 1) & (WSLOTS - 1)) {
+        const Wait *w = &st->waits[st->wslots[k] - 1];
+        uint32_t home = wait_home(w->tid, w->ts);
+        bool between = j <= k ? (home > j && home <= k) : (home > j || home <= k);
+        if (!between) {
+            st->wslots[j] = st->wslots[k];
+            st->wslots[k] = 0;
+            j = k;
+        }
+    }
+}
+
+/* Stop waiting: the entry for (tid, ts), if it is still the one of that ring entry (serial). */
 static bool wait_key_remove(StackState *st, uint32_t tid, int64_t ts, uint32_t serial)
 {
-    Wait probe = { .tid = tid, .ts = ts };
-    Wait *w = g_hash_table_lookup(st->wait_index, &probe);
-    if (!w || w->serial != serial) return false;
-    g_hash_table_remove(st->wait_index, w);
+    uint32_t j = wait_find(st, tid, ts);
+    if (!st->wslots[j]) return false;
+    Wait *w = &st->waits[st->wslots[j] - 1];
+    if (w->serial != serial) return false;
+    wait_slot_delete(st, j);
     if (w->slot) {
         Slot *s = slot_get(st, w->slot);
         s->in_wait = false;
@@ -380,24 +404,21 @@ static bool wait_key_remove(StackState *st, uint32_t tid, int64_t ts, uint32_t s
 static void wait_add(Model *m, Recent *r, uint32_t tid)
 {
     StackState *st = m->st;
-    Wait *w = &st->waits[st->wait_head];
+    uint32_t wi = st->wait_head;
+    Wait *w = &st->waits[wi];
     st->wait_head = (st->wait_head + 1) % WAIT_CAP;
     if (w->serial) {
         m->health.user_pending_evicted++;
         wait_key_remove(st, w->tid, w->ts, w->serial);
     }
-    *w = (Wait){ .tid = tid, .ts = r->ts, .serial = r->serial, .slot = r->slot };
-    Wait *old = g_hash_table_lookup(st->wait_index, w);
-    if (old) { /* two events of a thread with one timestamp: the older stops waiting */
-        g_hash_table_remove(st->wait_index, old);
-        if (old->slot) {
-            Slot *s = slot_get(st, old->slot);
-            s->in_wait = false;
-            slot_maybe_free(st, old->slot);
-        }
-        old->serial = 0;
+    uint32_t j = wait_find(st, tid, r->ts);
+    if (st->wslots[j]) { /* two events of a thread with one timestamp: the older stops waiting */
+        Wait *old = &st->waits[st->wslots[j] - 1];
+        wait_key_remove(st, old->tid, old->ts, old->serial);
+        j = wait_find(st, tid, r->ts);
     }
-    g_hash_table_add(st->wait_index, w);
+    *w = (Wait){ .tid = tid, .ts = r->ts, .serial = r->serial, .slot = r->slot };
+    st->wslots[j] = wi + 1;
     if (w->slot) slot_get(st, w->slot)->in_wait = true;
 }
 
@@ -456,8 +477,8 @@ static bool attach(Model *m, const EtlEvent *ev, int64_t ts, uint32_t spid, uint
         return true;
     }
     if (user) {
-        Wait probe = { .tid = stid, .ts = ts };
-        Wait *w = g_hash_table_lookup(st->wait_index, &probe);
+        uint32_t j = wait_find(st, stid, ts);
+        Wait *w = st->wslots[j] ? &st->waits[st->wslots[j] - 1] : NULL;
         if (w) {
             Slot *s = slot_get(st, w->slot);
             if (s && !s->second) s->second = part;

@@ -253,7 +253,9 @@ static void text_suspects(PoolRun *x, GString *out)
         table_cell_str(tb, r->module);
         table_cell_uint(tb, r->count);
         table_cell_uint(tb, r->bytes);
-        char *rate = secs > 0 ? g_strdup_printf("%.0f B/s", (double)r->bytes / secs) : g_strdup("-");
+        char *rn = text_uint((uint64_t)((double)r->bytes / (secs > 0 ? secs : 1) + 0.5));
+        char *rate = secs > 0 ? g_strdup_printf("%s B/s", rn) : g_strdup("-");
+        g_free(rn);
         table_cell_str(tb, rate);
         g_free(rate);
         if (x->tagdb) table_cell_str(tb, pool_tagdb_lookup(x->tagdb, r->tag));

@@ -1,4 +1,5 @@
-/* etla-bench — throughput and memory of the `etla info` workload beside the read ceiling.
+/* etla-bench — throughput and memory of the `etla info` or `etla pool` workload beside the
+ * read ceiling.
  *
  * Not a test: it prints numbers and never fails on them.  tests/bench/run builds a release
  * tree, generates the large traces and runs this over them; docs/PERFORMANCE.md holds the
@@ -12,8 +13,10 @@
  *            etl_reader_new(ETL_ORDER_CPU), summary_add() per event (every event header and
  *            every kernel payload decoded), summary_rows(), free; best of --runs.  Memory is
  *            sampled from /proc/self/status after opening and every 64K events.
- * With --cli ETLA, also runs `ETLA info -q FILE >/dev/null` --runs times and reports the best
- * wall time and the child's peak RSS (getrusage RUSAGE_CHILDREN) as a cross-check.
+ *   --workload pool: what `etla pool` does instead: time-ordered merge, system model
+ *            (owners, images, stack matching) and the pool sink per event, the default view.
+ * With --cli ETLA, also runs `ETLA WORKLOAD -q FILE >/dev/null` --runs times and reports the
+ * best wall time and the child's peak RSS (getrusage RUSAGE_CHILDREN) as a cross-check.
  */
 #include "analyses.h"
 
@@ -193,12 +196,64 @@ static bool info_once(const char *path, Result *res, Mem *peak)
     return true;
 }
 
+/* One `etla pool` pass: what cmd-pool.c does between option parsing and rendering (time
+ * order, system model, pool sink, the default view). */
+static bool pool_once(const char *path, Result *res, Mem *peak)
+{
+    EtlOpenOptions o = { .diag_fn = quiet_diag };
+    GError *err = NULL;
+    EtlTrace *t = etl_trace_open_file(path, &o, &err);
+    if (!t) {
+        g_strlcpy(res->error, err ? err->message : "cannot open", sizeof res->error);
+        g_clear_error(&err);
+        return false;
+    }
+    mem_sample(peak);
+    PoolOptions po;
+    pool_options_init(&po);
+    Model *m = model_new(t, 0);
+    Pool *p = pool_new(m, t, &po);
+    EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
+    mem_sample(peak);
+    const EtlEvent *ev;
+    uint64_t n = 0;
+    while ((ev = etl_reader_next(r))) {
+        if (G_UNLIKELY((++n & 0xFFFF) == 0)) mem_sample(peak);
+        EtlKernelEvent k;
+        bool dec = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+        ModelCtx mc;
+        model_event(m, ev, dec ? &k : NULL, &mc);
+        if (ev->group == ETL_GROUP_POOL) pool_add(p, ev, dec ? &k : NULL, &mc);
+    }
+    mem_sample(peak);
+    etl_reader_free(r);
+    model_finish(m);
+    pool_finish(p);
+    PoolViewSpec v = { .keys = { POOL_BY_CLASS, POOL_BY_PAGED, POOL_BY_TAG }, .n_keys = 3 };
+    GArray *rows = pool_view(p, &v);
+    mem_sample(peak);
+    const EtlStats *st = etl_trace_stats(t);
+    res->events = st->events;
+    res->event_bytes = st->bytes_events;
+    res->compressed_buffers = st->compressed_buffers;
+    res->file_size = st->bytes_file;
+    sink += rows->len + pool_health(p)->allocs;
+    g_array_free(rows, TRUE);
+    pool_free(p);
+    model_free(m);
+    etl_trace_free(t);
+    return true;
+}
+
+static const char *workload = "info";
+
 static void bench_info(const char *path, unsigned runs, Result *res)
 {
     res->best_s = 1e30;
+    bool pool = !strcmp(workload, "pool");
     for (unsigned i = 0; i < runs; i++) {
         double t0 = now_s();
-        if (!info_once(path, res, &res->peak)) return;
+        if (!(pool ? pool_once(path, res, &res->peak) : info_once(path, res, &res->peak))) return;
         double dt = now_s() - t0;
         if (dt < res->best_s) res->best_s = dt;
     }
@@ -218,7 +273,7 @@ static void bench_cli(const char *cli, const char *path, unsigned runs, Result *
         if (pid == 0) {
             int devnull = open("/dev/null", O_WRONLY);
             if (devnull >= 0) dup2(devnull, 1);
-            execl(cli, cli, "info", "-q", path, (char *)NULL);
+            execl(cli, cli, workload, "-q", path, (char *)NULL);
             _exit(127);
         }
         int status = 0;
@@ -286,13 +341,15 @@ int main(int argc, char **argv)
         { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per file; the best is reported (default 5)", "N" },
         { "cli", 0, 0, G_OPTION_ARG_FILENAME, &cli, "Also time ETLA info -q FILE as a child process", "ETLA" },
         { "markdown", 0, 0, G_OPTION_ARG_NONE, &markdown, "Print the table as Markdown", NULL },
+        { "workload", 'w', 0, G_OPTION_ARG_STRING, &workload, "info (default) or pool: what is measured", "W" },
         { NULL }
     };
     GOptionContext *ctx = g_option_context_new("FILE... - etla info throughput and memory beside the read ceiling");
     g_option_context_add_main_entries(ctx, entries, NULL);
     GError *err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc < 2 || runs < 1) {
-        g_printerr("etla-bench: %s\n", err ? err->message : "expected --runs >= 1 and at least one FILE");
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc < 2 || runs < 1 ||
+        (strcmp(workload, "info") && strcmp(workload, "pool"))) {
+        g_printerr("etla-bench: %s\n", err ? err->message : "expected --runs >= 1, --workload info|pool and at least one FILE");
         g_clear_error(&err);
         g_option_context_free(ctx);
         return 2;
@@ -303,7 +360,7 @@ int main(int argc, char **argv)
     if (markdown) {
         printf("| file | size | events | ceiling GB/s (cold map / hot) | etla MB/s (file) | MB/s (events) "
                "| Mevents/s | peak RSS MiB | anon MiB | file-backed MiB |%s\n",
-               cli ? " etla info s | etla info RSS MiB |" : "");
+               cli ? (!strcmp(workload, "pool") ? " etla pool s | etla pool RSS MiB |" : " etla info s | etla info RSS MiB |") : "");
         printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|%s\n", cli ? "--:|--:|" : "");
     } else {
         printf("%-50s%s%10s%s%11s%s%13s%s%9s%s%9s%s%9s%s%8s%s%8s%s%9s%s",
