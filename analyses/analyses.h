@@ -5,6 +5,7 @@
 #include "etl.h"
 #include "model.h"
 #include "pool.h"
+#include "timeline.h"
 
 G_BEGIN_DECLS
 
@@ -60,6 +61,8 @@ typedef struct {
     uint64_t image_events;          /* Image Load/UnLoad/DCStart/DCEnd */
     uint64_t image_id, image_dbgid; /* KernelTraceControl ImageID / DbgID_RSDS (xperf merge) */
     uint64_t stack_key_refs, stack_key_defs; /* StackKeyKernel/User; KeyDelete/KeyRundown/KeyCreate */
+    bool     have_group_masks;      /* an EventTrace header extension with non-zero group masks */
+    uint32_t group_masks[8];        /* the last such: what the kernel session had enabled */
 } SummaryTotals;
 
 const SummaryTotals *summary_totals(const Summary *s);

@@ -2,6 +2,7 @@
 #include "analyses.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define RING 32 /* recent events per CPU that a following StackWalk event may describe */
 
@@ -225,6 +226,15 @@ static void count_model_inputs(Summary *s, const EtlEvent *ev, const EtlKernelEv
     case ETL_K_DBGID_RSDS: s->tot.image_dbgid++; break;
     case ETL_K_STACK_KEY_REF: s->tot.stack_key_refs++; break;
     case ETL_K_STACK_KEY_DEF: s->tot.stack_key_defs++; break;
+    case ETL_K_HEADER_EXTENSION: {
+        uint32_t any = 0;
+        for (int i = 0; i < 8; i++) any |= k->u.header_ext.group_masks[i];
+        if (any) {
+            s->tot.have_group_masks = true;
+            memcpy(s->tot.group_masks, k->u.header_ext.group_masks, sizeof s->tot.group_masks);
+        }
+        break;
+    }
     default: break;
     }
 }

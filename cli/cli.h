@@ -90,3 +90,7 @@ char *cli_event_label(const EtlEvent *ev);          /* g_free */
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_pool(int argc, char **argv);
+int cmd_chart(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_dpcisr(int argc, char **argv);
+int cmd_profile(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* cmd-dump.c — `etla dump TRACE`: one line per event in time order. */
 #include "cli.h"
+#include "profile-select.h"
 
 #include <errno.h>
 #include <math.h>
@@ -30,6 +31,8 @@ typedef struct {
     gint64     max_hex;
     gboolean   raw;
     gboolean   stacks;
+    char      *profile;
+    CliProfile prof;
     /* resolved filters */
     EtlGuid    provider_guid;
     bool       provider_is_guid;
@@ -98,6 +101,7 @@ static bool event_matches(const DumpOpts *o, const EtlEvent *ev)
 
 static bool passes(const DumpOpts *o, const EtlEvent *ev, const ModelCtx *mc)
 {
+    if (!cli_profile_event(&o->prof, ev)) return false;
     if (o->pid >= 0 && (mc->pid == ETL_NO_ID || mc->pid != (uint64_t)o->pid)) return false;
     if (o->tid >= 0 && (mc->tid == ETL_NO_ID || mc->tid != (uint64_t)o->tid)) return false;
     if (o->provider && !provider_matches(o, ev, o->provider)) return false;
@@ -533,6 +537,7 @@ int cmd_dump(int argc, char **argv)
           "Show each event's call stack (module+offset frames, innermost first), kernel and user "
           "halves joined and stack keys resolved (reads the trace twice when it uses stack keys)",
           NULL },
+        CLI_PROFILE_ENTRY(&o.profile),
         { "max-hex", 0, 0, G_OPTION_ARG_INT64, &o.max_hex,
           "Text format: show at most N payload bytes of undecoded events (0 = all; default 64)", "N" },
         { NULL },
@@ -558,6 +563,10 @@ int cmd_dump(int argc, char **argv)
     }
     if (o.pid == INT64_MIN) o.pid = -1;
     if (o.tid == INT64_MIN) o.tid = -1;
+    if (!cli_profile_load(&o.prof, o.profile, o.c.quiet)) {
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     CliDiagPrinter dp = { .quiet = o.c.quiet };
     EtlTrace *t = cli_open_trace(argv[1], &dp);
     if (!t) {
@@ -664,5 +673,7 @@ out:
     g_free(o.event);
     g_free(o.event_provider);
     g_free(o.event_name);
+    g_free(o.profile);
+    cli_profile_clear(&o.prof);
     return rc;
 }

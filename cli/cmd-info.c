@@ -1,5 +1,6 @@
 /* cmd-info.c — `etla info TRACE`: the first check a user runs. */
 #include "cli.h"
+#include "profile-select.h"
 
 #include <math.h>
 
@@ -24,7 +25,42 @@ typedef struct {
     const char             *path;
     uint64_t                file_size;
     uint64_t                lost_events_total;
+    GPtrArray              *findings;   /* ProfileFinding*, with --profile */
+    const char             *profile_spec;
 } InfoData;
+
+/* --profile: what the profile asked for against what the trace holds (profile_compare). */
+static GPtrArray *compare_profile(const CliProfile *cp, const InfoData *d)
+{
+    GArray *kern = g_array_new(FALSE, TRUE, sizeof(ProfileSeenKernel));
+    GArray *prov = g_array_new(FALSE, TRUE, sizeof(ProfileSeenProvider));
+    for (guint i = 0; i < d->n_rows; i++) {
+        const SummaryRow *r = &d->rows[i];
+        int group = -1;
+        for (int g = 0; g < 0x1F && r->cls <= SUMMARY_CLASSIC; g++) {
+            const EtlGuid *gg = etl_kernel_group_guid((uint8_t)g);
+            if (gg && etl_guid_equal(gg, &r->provider)) group = g;
+        }
+        if (group >= 0) {
+            ProfileSeenKernel k = { (uint8_t)group, r->opcode, r->count, r->with_stack };
+            g_array_append_val(kern, k);
+        } else {
+            ProfileSeenProvider p = { .name = r->provider_name, .count = r->count, .with_stack = r->with_stack };
+            memcpy(&p.guid, &r->provider, sizeof p.guid);
+            g_array_append_val(prov, p);
+        }
+    }
+    ProfileTraceFacts f = { .kernel = (const ProfileSeenKernel *)kern->data, .n_kernel = kern->len,
+                            .providers = (const ProfileSeenProvider *)prov->data, .n_providers = prov->len,
+                            .events_lost = d->h->events_lost, .buffers_lost = d->h->buffers_lost,
+                            .lost_event_records = d->tot->lost_event_records,
+                            .have_group_masks = d->tot->have_group_masks };
+    memcpy(f.group_masks, d->tot->group_masks, sizeof f.group_masks);
+    GPtrArray *out = profile_compare(cp->profile, &f);
+    g_array_free(kern, TRUE);
+    g_array_free(prov, TRUE);
+    return out;
+}
 
 static void append_mode(GString *s, uint32_t mode)
 {
@@ -191,6 +227,17 @@ static void render_text(const InfoData *d, EtlTrace *t, GString *out)
                       "xperf -merge raw.etl merged.etl (WPR and xperf -d merge when they stop)");
     }
 
+    if (d->findings) {
+        char *spec = text_safe(d->profile_spec);
+        g_string_append_printf(out, "\nProfile %s: what it asks for against what the trace holds\n", spec);
+        g_free(spec);
+        for (guint i = 0; i < d->findings->len; i++) {
+            const ProfileFinding *f = g_ptr_array_index(d->findings, i);
+            char *m = text_safe(f->message);
+            g_string_append_printf(out, "  %-8s %s\n", profile_finding_level_name(f->level), m);
+            g_free(m);
+        }
+    }
     g_string_append(out, "\nEvents by type\n");
     Table *tb = table_new();
     table_add_column(tb, "Provider", "provider_name", TABLE_LEFT);
@@ -385,6 +432,24 @@ static void render_json(const InfoData *d, EtlTrace *t, FILE *fp)
     json_key(w, "dbgid_rsds"); json_uint(w, d->tot->image_dbgid);
     json_key(w, "merged"); json_bool(w, d->tot->image_id + d->tot->image_dbgid > 0);
     json_end_object(w);
+    if (d->findings) {
+        json_key(w, "profile");
+        json_begin_object(w);
+        json_key(w, "spec"); json_string(w, d->profile_spec);
+        json_key(w, "findings");
+        json_begin_array(w);
+        for (guint i = 0; i < d->findings->len; i++) {
+            const ProfileFinding *f = g_ptr_array_index(d->findings, i);
+            json_begin_object(w);
+            json_key(w, "level"); json_string(w, profile_finding_level_name(f->level));
+            json_key(w, "kind"); json_string(w, f->kind);
+            json_key(w, "subject"); json_string(w, f->subject);
+            json_key(w, "message"); json_string(w, f->message);
+            json_end_object(w);
+        }
+        json_end_array(w);
+        json_end_object(w);
+    }
     json_key(w, "counts");
     write_counts_json(d, w);
     json_end_object(w);
@@ -436,6 +501,10 @@ int cmd_info(int argc, char **argv)
                                           "compressed buffers, and event counts per provider and event type with\n"
                                           "stack coverage.  Run it first on any trace.",
                                           info_examples);
+    char *profile_spec = NULL;
+    CliProfile prof = { 0 };
+    GOptionEntry own[] = { CLI_PROFILE_ENTRY(&profile_spec), { NULL } };
+    g_option_context_add_main_entries(ctx, own, NULL);
     g_option_context_add_main_entries(ctx, cli_common_entries(&c, true), NULL);
     int rc = EXIT_USAGE;
     if (!cli_parse(ctx, "info", &argc, &argv) || !cli_common_validate("info", &c)) goto out;
@@ -444,6 +513,10 @@ int cmd_info(int argc, char **argv)
         goto out;
     }
     const char *path = argv[1];
+    if (!cli_profile_load(&prof, profile_spec, c.quiet)) {
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     CliDiagPrinter dp = { .quiet = c.quiet };
     EtlTrace *t = cli_open_trace(path, &dp);
     if (!t) {
@@ -486,6 +559,10 @@ int cmd_info(int argc, char **argv)
     InfoData d = { .h = h, .st = st, .tot = summary_totals(sum), .path = path, .file_size = total,
                    .events_in_window = in_window };
     d.rows = summary_rows(sum, &d.n_rows);
+    if (cli_profile_active(&prof)) {
+        d.findings = compare_profile(&prof, &d);
+        d.profile_spec = prof.spec;
+    }
 
     {
         if (c.format == RENDER_JSON) {
@@ -500,9 +577,12 @@ int cmd_info(int argc, char **argv)
         rc = cli_output_commit(&o) ? EXIT_OK : EXIT_RUNTIME;
     }
     cli_diag_summary(&dp);
+    if (d.findings) g_ptr_array_unref(d.findings);
     summary_free(sum);
     etl_trace_free(t);
 out:
+    cli_profile_clear(&prof);
+    g_free(profile_spec);
     g_option_context_free(ctx);
     cli_common_clear(&c);
     return rc;

@@ -1,6 +1,7 @@
 /* cmd-pool.c — `etla pool TRACE`: pool allocations classified AIFI/AIFO/AOFI/AOFO, leak
  * suspects first, then the table by the requested keys. */
 #include "cli.h"
+#include "profile-select.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ typedef struct {
     gint64    top;
     char     *stack_from;
     gboolean  no_implicit_free;
+    char     *profile;
 } PoolOpts;
 
 typedef struct {
@@ -739,6 +741,7 @@ int cmd_pool(int argc, char **argv)
         { "interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.interval_s, "Series: seconds between samples (default: 100 samples over the trace)", "S" },
         { "pooltag-file", 0, 0, G_OPTION_ARG_FILENAME, &o.pooltag_file,
           "Describe tags from a pooltag.txt-format file (TAG - binary - description)", "FILE" },
+        CLI_PROFILE_ENTRY(&o.profile),
         { "no-implicit-free", 0, 0, G_OPTION_ARG_NONE, &o.no_implicit_free,
           "An allocation at an address still outstanding leaves the old block outstanding (default: the old block counts as freed there)",
           NULL },
@@ -769,9 +772,15 @@ int cmd_pool(int argc, char **argv)
             goto out;
         }
     }
+    CliProfile prof;
+    if (!cli_profile_load(&prof, o.profile, o.c.quiet)) {
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     CliDiagPrinter dp = { .quiet = o.c.quiet };
     x.t = cli_open_trace(x.path, &dp);
     if (!x.t) {
+        cli_profile_clear(&prof);
         rc = EXIT_RUNTIME;
         goto out;
     }
@@ -781,6 +790,7 @@ int cmd_pool(int argc, char **argv)
     CliOutput out;
     if (!cli_output_open(&out, o.c.output, x.path)) {
         etl_trace_free(x.t);
+        cli_profile_clear(&prof);
         rc = EXIT_RUNTIME;
         goto out;
     }
@@ -814,7 +824,11 @@ int cmd_pool(int argc, char **argv)
         bool dec = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
         ModelCtx mc;
         model_event(x.m, ev, dec ? &k : NULL, &mc);
-        if (ev->group == ETL_GROUP_POOL) pool_add(x.pool, ev, dec ? &k : NULL, &mc);
+        /* with a profile: only the pool events (and tags) it records */
+        if (ev->group == ETL_GROUP_POOL && (!cli_profile_active(&prof) ||
+                                            (cli_profile_event(&prof, ev) && (!dec || k.kind != ETL_K_POOL ||
+                                                                              cli_profile_pool_tag(&prof, k.u.pool.tag)))))
+            pool_add(x.pool, ev, dec ? &k : NULL, &mc);
     }
     cli_progress_done(&pr);
     etl_reader_free(r);
@@ -841,6 +855,7 @@ int cmd_pool(int argc, char **argv)
     pool_free(x.pool);
     model_free(x.m);
     etl_trace_free(x.t);
+    cli_profile_clear(&prof);
 out:
     pool_tagdb_free(x.tagdb);
     g_option_context_free(ctx);
@@ -850,5 +865,6 @@ out:
     g_free(o.tag);
     g_free(o.pooltag_file);
     g_free(o.stack_from);
+    g_free(o.profile);
     return rc;
 }

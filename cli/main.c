@@ -8,7 +8,11 @@
 static const CliCommand commands[] = {
     { "info", "Trace facts and health: header, lost events, problems, events by type", cmd_info },
     { "dump", "One line per event in time order, decoded (text, CSV or JSON lines)", cmd_dump },
+    { "report", "One self-contained HTML page: health, pool leak suspects, DPC/ISR tables, charts", cmd_report },
+    { "chart", "Draw a chart (SVG, PNG, PDF): pool outstanding/tags, DPC durations/timeline, CPU use", cmd_chart },
     { "pool", "Pool leaks: AIFI/AIFO/AOFI/AOFO by type, tag, stack, owner module, process", cmd_pool },
+    { "dpcisr", "DPC/ISR durations by module and CPU: the driver behind 0x133, histograms, xperf layout", cmd_dpcisr },
+    { "profile", "WPR recording profiles (.wprp): show the effective profile, check it, xperf equivalent", cmd_profile },
 };
 
 static void usage(FILE *out)
