@@ -19,6 +19,16 @@ bool chart_which_parse(const char *s, ChartWhich *out)
     return false;
 }
 
+static void collect_feed(void *user, const EtlEvent *ev, const EtlKernelEvent *k, const ModelCtx *mc)
+{
+    Collected *c = user;
+    if (ev->timestamp >= c->from && ev->timestamp <= c->to) summary_add(c->sum, ev);
+    if (ev->group == ETL_GROUP_POOL) pool_add(c->pool, ev, k, mc);
+    dpcisr_add(c->dpc, ev, k, mc);
+    if (k && (k->kind == ETL_K_DPC || k->kind == ETL_K_ISR)) timeline_add(c->tl_dpc, ev, k, mc);
+    if (k && k->kind == ETL_K_CSWITCH) timeline_add(c->tl_cpu, ev, k, mc);
+}
+
 bool collect_run(Collected *c, const char *path, double from_s, double to_s, guint columns, bool quiet,
                  bool no_progress, CliDiagPrinter *dp)
 {
@@ -53,30 +63,7 @@ bool collect_run(Collected *c, const char *path, double from_s, double to_s, gui
     timeline_set_span(c->tl_dpc, c->from, c->to);
     timeline_set_span(c->tl_cpu, c->from, c->to);
 
-    EtlReader *r = etl_reader_new(c->t, ETL_ORDER_TIME);
-    CliProgress pr;
-    cli_progress_init(&pr, "reading", !quiet && !no_progress);
-    const EtlEvent *ev;
-    uint64_t n = 0;
-    while ((ev = etl_reader_next(r))) {
-        if (G_UNLIKELY((++n & 0xFFFF) == 0) && pr.enabled) {
-            uint64_t done, all;
-            etl_reader_progress(r, &done, &all);
-            cli_progress_update(&pr, done, all);
-        }
-        EtlKernelEvent k;
-        bool dec = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
-        ModelCtx mc;
-        model_event(c->m, ev, dec ? &k : NULL, &mc);
-        if (ev->timestamp >= c->from && ev->timestamp <= c->to) summary_add(c->sum, ev);
-        if (ev->group == ETL_GROUP_POOL) pool_add(c->pool, ev, dec ? &k : NULL, &mc);
-        dpcisr_add(c->dpc, ev, dec ? &k : NULL, &mc);
-        if (dec && (k.kind == ETL_K_DPC || k.kind == ETL_K_ISR)) timeline_add(c->tl_dpc, ev, &k, &mc);
-        if (dec && k.kind == ETL_K_CSWITCH) timeline_add(c->tl_cpu, ev, &k, &mc);
-    }
-    cli_progress_done(&pr);
-    etl_reader_free(r);
-    model_finish(c->m);
+    cli_read_model(c->t, c->m, !quiet && !no_progress, collect_feed, c);
     pool_finish(c->pool);
     dpcisr_finish(c->dpc);
     timeline_finish(c->tl_dpc);

@@ -82,6 +82,12 @@ void cli_progress_init(CliProgress *p, const char *what, bool allowed);
 void cli_progress_update(CliProgress *p, uint64_t done, uint64_t total);
 void cli_progress_done(CliProgress *p);
 
+/* The analyses' read loop: every event in time order, decoded once, fed to the system model,
+ * then to fn (k NULL when the event did not decode).  Progress on a terminal unless quiet;
+ * model_finish() at the end. */
+typedef void (*CliEventFn)(void *user, const EtlEvent *ev, const EtlKernelEvent *k, const ModelCtx *ctx);
+void cli_read_model(EtlTrace *t, Model *m, bool show_progress, CliEventFn fn, void *user);
+
 /* Name helpers shared by info and dump. */
 char *cli_provider_label(const EtlEvent *ev);       /* g_free */
 char *cli_event_label(const EtlEvent *ev);          /* g_free */

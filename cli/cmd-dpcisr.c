@@ -1051,6 +1051,17 @@ static void render_xperf(const Ctx *x, GString *out)
 
 /* ------------------------------------------------------------------ command */
 
+typedef struct {
+    DpcIsr           *d;
+    const CliProfile *prof;
+} DpcFeed;
+
+static void dpc_feed(void *user, const EtlEvent *ev, const EtlKernelEvent *k, const ModelCtx *ctx)
+{
+    DpcFeed *f = user;
+    if (cli_profile_event(f->prof, ev)) dpcisr_add(f->d, ev, k, ctx);
+}
+
 int cmd_dpcisr(int argc, char **argv)
 {
     DpcOpts o = { .interval_s = NAN, .bucket_s = 2, .gap_us = 1, .top = -1 };
@@ -1153,26 +1164,8 @@ int cmd_dpcisr(int argc, char **argv)
 
     Model *m = model_new(t, 0);
     DpcIsr *d = dpcisr_new(m, t, &dopts);
-    EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
-    CliProgress pr;
-    cli_progress_init(&pr, "reading", !o.c.quiet && !o.c.no_progress);
-    const EtlEvent *ev;
-    uint64_t n = 0;
-    while ((ev = etl_reader_next(r))) {
-        if (G_UNLIKELY((++n & 0xFFFF) == 0) && pr.enabled) {
-            uint64_t done, all;
-            etl_reader_progress(r, &done, &all);
-            cli_progress_update(&pr, done, all);
-        }
-        EtlKernelEvent k;
-        bool decoded = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
-        ModelCtx mc;
-        model_event(m, ev, decoded ? &k : NULL, &mc);
-        if (cli_profile_event(&prof, ev)) dpcisr_add(d, ev, decoded ? &k : NULL, &mc);
-    }
-    cli_progress_done(&pr);
-    etl_reader_free(r);
-    model_finish(m);
+    DpcFeed feed = { d, &prof };
+    cli_read_model(t, m, !o.c.quiet && !o.c.no_progress, dpc_feed, &feed);
     dpcisr_finish(d);
 
     Ctx x = { .o = &o, .d = d, .tot = dpcisr_totals(d), .h = h, .path = argv[1] };

@@ -722,6 +722,22 @@ static bool parse_opts(PoolOpts *o, PoolRun *x)
     return true;
 }
 
+typedef struct {
+    Pool             *pool;
+    const CliProfile *prof;
+} PoolFeed;
+
+static void pool_feed(void *user, const EtlEvent *ev, const EtlKernelEvent *k, const ModelCtx *ctx)
+{
+    PoolFeed *f = user;
+    if (ev->group != ETL_GROUP_POOL) return;
+    /* with a profile: only the pool events (and tags) it records */
+    if (cli_profile_active(f->prof) &&
+        (!cli_profile_event(f->prof, ev) || (k && k->kind == ETL_K_POOL && !cli_profile_pool_tag(f->prof, k->u.pool.tag))))
+        return;
+    pool_add(f->pool, ev, k, ctx);
+}
+
 int cmd_pool(int argc, char **argv)
 {
     PoolOpts o = { .interval_s = NAN, .top = -1 };
@@ -809,30 +825,8 @@ int cmd_pool(int argc, char **argv)
     }
     x.m = model_new(x.t, 0);
     x.pool = pool_new(x.m, x.t, &po);
-    EtlReader *r = etl_reader_new(x.t, ETL_ORDER_TIME);
-    CliProgress pr;
-    cli_progress_init(&pr, "reading", !o.c.quiet && !o.c.no_progress);
-    const EtlEvent *ev;
-    uint64_t n = 0;
-    while ((ev = etl_reader_next(r))) {
-        if (G_UNLIKELY((++n & 0xFFFF) == 0) && pr.enabled) {
-            uint64_t done, all;
-            etl_reader_progress(r, &done, &all);
-            cli_progress_update(&pr, done, all);
-        }
-        EtlKernelEvent k;
-        bool dec = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
-        ModelCtx mc;
-        model_event(x.m, ev, dec ? &k : NULL, &mc);
-        /* with a profile: only the pool events (and tags) it records */
-        if (ev->group == ETL_GROUP_POOL && (!cli_profile_active(&prof) ||
-                                            (cli_profile_event(&prof, ev) && (!dec || k.kind != ETL_K_POOL ||
-                                                                              cli_profile_pool_tag(&prof, k.u.pool.tag)))))
-            pool_add(x.pool, ev, dec ? &k : NULL, &mc);
-    }
-    cli_progress_done(&pr);
-    etl_reader_free(r);
-    model_finish(x.m);
+    PoolFeed feed = { x.pool, &prof };
+    cli_read_model(x.t, x.m, !o.c.quiet && !o.c.no_progress, pool_feed, &feed);
     pool_finish(x.pool);
 
     if (o.series) {

@@ -345,3 +345,27 @@ char *cli_event_label(const EtlEvent *ev)
     if (ev->kind == ETL_HDR_MESSAGE) return g_strdup_printf("Message(%u)", ev->event_id);
     return g_strdup_printf("Header(0x%02x)", ev->header_type);
 }
+
+void cli_read_model(EtlTrace *t, Model *m, bool show_progress, CliEventFn fn, void *user)
+{
+    EtlReader *r = etl_reader_new(t, ETL_ORDER_TIME);
+    CliProgress pr;
+    cli_progress_init(&pr, "reading", show_progress);
+    const EtlEvent *ev;
+    uint64_t n = 0;
+    while ((ev = etl_reader_next(r))) {
+        if (G_UNLIKELY((++n & 0xFFFF) == 0) && pr.enabled) {
+            uint64_t done, all;
+            etl_reader_progress(r, &done, &all);
+            cli_progress_update(&pr, done, all);
+        }
+        EtlKernelEvent k;
+        bool dec = etl_header_kind_is_opcode_keyed(ev->kind) && etl_kernel_decode(ev, &k) == ETL_DECODE_OK;
+        ModelCtx mc;
+        model_event(m, ev, dec ? &k : NULL, &mc);
+        fn(user, ev, dec ? &k : NULL, &mc);
+    }
+    cli_progress_done(&pr);
+    etl_reader_free(r);
+    model_finish(m);
+}
