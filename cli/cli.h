@@ -100,3 +100,4 @@ int cmd_chart(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dpcisr(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_extract(int argc, char **argv);

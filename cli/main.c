@@ -13,6 +13,7 @@ static const CliCommand commands[] = {
     { "pool", "Pool leaks: AIFI/AIFO/AOFI/AOFO by type, tag, stack, owner module, process", cmd_pool },
     { "dpcisr", "DPC/ISR durations by module and CPU: the driver behind 0x133, histograms, xperf layout", cmd_dpcisr },
     { "profile", "WPR recording profiles (.wprp): show the effective profile, check it, xperf equivalent", cmd_profile },
+    { "extract", "ETW traces out of a crash dump (MEMORY.DMP) or memory image: list loggers, write .etl", cmd_extract },
 };
 
 static void usage(FILE *out)

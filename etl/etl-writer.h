@@ -86,6 +86,9 @@ typedef struct {
                                    when not a whole number of MB */
     EtlWriterFill fill;
     uint64_t fill_seed;         /* seed of the stale bytes */
+    bool     any_buffer_size;   /* accept any buffer size a kernel logger can have, 1 KiB to
+                                   16 MiB (multiple of 8): for files of raw buffers (dump
+                                   extraction); events need the 8 KiB..1 MiB of the default */
 } EtlWriterConfig;
 
 void etl_writer_config_init(EtlWriterConfig *cfg);

@@ -188,7 +188,9 @@ const EtlWriterStats *etl_writer_stats(const EtlWriter *w) { return &w->stats; }
 static bool check_config(const EtlWriterConfig *c, GError **error)
 {
     const char *why = NULL;
-    if (c->buffer_size < 8 * 1024 || c->buffer_size > 1024 * 1024 || c->buffer_size % 8)
+    if (c->any_buffer_size && (c->buffer_size < 1024 || c->buffer_size > ETL_MAX_BUFFER_SIZE || c->buffer_size % 8))
+        why = "buffer size must be a multiple of 8 from 1 KiB to 16 MiB";
+    else if (!c->any_buffer_size && (c->buffer_size < 8 * 1024 || c->buffer_size > 1024 * 1024 || c->buffer_size % 8))
         why = "buffer size must be a multiple of 8 from 8 KiB to 1 MiB";
     else if (c->cpus == 0 || c->cpus > 65535 || (!c->proc_index && c->cpus > 256))
         why = "CPU count out of range";
