@@ -146,6 +146,21 @@ static const char *JS =
     "var r=(typeof u==='number')?u-v:String(u).localeCompare(String(v));return asc?r:-r;});"
     "rows.forEach(function(r){b.appendChild(r)});});});});";
 
+/* "2,997.9": microseconds with one decimal and thousands separators */
+static char *us_grouped(double us)
+{
+    uint64_t whole = (uint64_t)us;
+    int tenth = (int)((us - (double)whole) * 10 + 0.5);
+    if (tenth == 10) {
+        whole++;
+        tenth = 0;
+    }
+    char *w = text_uint(whole);
+    char *r = g_strdup_printf("%s.%d", w, tenth);
+    g_free(w);
+    return r;
+}
+
 /* ------------------------------------------------------------------ sections */
 static void findings(const Collected *c, GString *s, GString *term)
 {
@@ -172,18 +187,24 @@ static void findings(const Collected *c, GString *s, GString *term)
     const DpcIsrInterval *lg = dpcisr_longest(c->dpc, &nl);
     if (nl) {
         const DpcIsrTotals *tot = dpcisr_totals(c->dpc);
-        g_ptr_array_add(f, g_strdup_printf("DPC/ISR: the longest is a %s of %s, %.1f µs on CPU %u at %.6f s (%" G_GUINT64_FORMAT
-                                           " DPC/ISR intervals in the window)",
-                                           dpcisr_type_name(lg[0].type), lg[0].module, lg[0].us, lg[0].cpu,
-                                           dpcisr_time_s(c->dpc, lg[0].start_ts), tot->intervals));
+        char *usg = us_grouped(lg[0].us), *ni = text_uint(tot->intervals);
+        g_ptr_array_add(f, g_strdup_printf("DPC/ISR: the longest is a %s of %s, %s µs on CPU %u at %.6f s (%s DPC/ISR "
+                                           "intervals in the window)",
+                                           dpcisr_type_name(lg[0].type), lg[0].module, usg, lg[0].cpu,
+                                           dpcisr_time_s(c->dpc, lg[0].start_ts), ni));
+        g_free(usg);
+        g_free(ni);
         guint ns;
         const DpcIsrSpan *sp = dpcisr_watchdog_spans(c->dpc, &ns);
         const DpcIsrSpan *best = NULL;
         for (guint i = 0; i < ns; i++)
             if (!best || sp[i].us > best->us) best = &sp[i];
-        if (best && best->n_shares)
-            g_ptr_array_add(f, g_strdup_printf("Watchdog view: the longest back-to-back DPC/ISR time is %.1f µs on CPU %u, mostly %s",
-                                               best->us, best->cpu, best->shares[0].module));
+        if (best && best->n_shares) {
+            char *span = us_grouped(best->us);
+            g_ptr_array_add(f, g_strdup_printf("Watchdog view: the longest back-to-back DPC/ISR time is %s µs on CPU %u, mostly %s",
+                                               span, best->cpu, best->shares[0].module));
+            g_free(span);
+        }
     }
     const EtlLogfileHeader *h = etl_trace_header(c->t);
     const EtlStats *st = etl_trace_stats(c->t);

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 
 static const CliCommand commands[] = {
-    { "info", "Trace facts and health: header, lost events, problems, events by type", cmd_info },
-    { "dump", "One line per event in time order, decoded (text, CSV or JSON lines)", cmd_dump },
     { "report", "One self-contained HTML page: health, pool leak suspects, DPC/ISR tables, charts", cmd_report },
-    { "chart", "Draw a chart (SVG, PNG, PDF): pool outstanding/tags, DPC durations/timeline, CPU use", cmd_chart },
     { "pool", "Pool leaks: AIFI/AIFO/AOFI/AOFO by type, tag, stack, owner module, process", cmd_pool },
     { "dpcisr", "DPC/ISR durations by module and CPU: the driver behind 0x133, histograms, xperf layout", cmd_dpcisr },
-    { "profile", "WPR recording profiles (.wprp): show the effective profile, check it, xperf equivalent", cmd_profile },
+    { "chart", "Draw a chart (SVG, PNG, PDF): pool outstanding/tags, DPC durations/timeline, CPU use", cmd_chart },
     { "extract", "ETW traces out of a crash dump (MEMORY.DMP) or memory image: list loggers, write .etl", cmd_extract },
+    { "info", "Trace facts and health: header, lost events, problems, events by type", cmd_info },
+    { "dump", "One line per event in time order, decoded (text, CSV or JSON lines)", cmd_dump },
+    { "profile", "WPR recording profiles (.wprp): show the effective profile, check it, xperf equivalent", cmd_profile },
 };
 
 static void usage(FILE *out)
@@ -32,9 +32,12 @@ static void usage(FILE *out)
     fprintf(out,
             "\n"
             "Examples:\n"
+            "  etla report trace.etl               one HTML page: the findings, tables and charts\n"
+            "  etla pool --type AIFO --by tag,stack trace.etl      which tag and stack leak pool\n"
+            "  etla dpcisr --watchdog trace.etl    the 0x133 view: longest DPCs/ISRs, busiest CPU\n"
+            "  etla extract MEMORY.DMP -o ckcl.etl the kernel logger's buffers out of a crash dump\n"
             "  etla info trace.etl                 check a trace first: what it holds, what was lost\n"
-            "  etla dump --event PerfInfo/DPC --limit 20 trace.etl\n"
-            "  etla info --format json trace.etl | jq .counts\n"
+            "  etla dump --stacks --event Pool/PoolAlloc --limit 5 trace.etl\n"
             "\n"
             "Exit status: 0 success, 1 the trace or an output could not be read or written,\n"
             "2 usage error.\n");
