@@ -5,7 +5,7 @@
 #include <string.h>
 
 #define PROTECTED_BIT 0x80000000u
-#define SERIES_MAX_SAMPLES 100000u
+#define SERIES_MAX_SAMPLES 20000u
 
 /* An outstanding allocation. */
 typedef struct {
@@ -307,7 +307,7 @@ static void series_advance(Pool *p, int64_t ts)
     /* a sample at t shows the state after every event at t */
     while (ts > p->next_sample && !p->series_full) {
         series_sample(p, p->next_sample);
-        p->next_sample += p->o.series_interval;
+        if (__builtin_add_overflow(p->next_sample, p->o.series_interval, &p->next_sample)) p->series_full = true;
     }
 }
 
@@ -527,7 +527,9 @@ void pool_finish(Pool *p)
     }
     memset(p->slots, 0, (size_t)p->cap * sizeof *p->slots);
     p->live = 0;
-    if (p->o.series_interval && !p->series_full && p->last_ts > p->next_sample - p->o.series_interval)
+    int64_t last_sample;
+    if (__builtin_sub_overflow(p->next_sample, p->o.series_interval, &last_sample)) last_sample = INT64_MIN;
+    if (p->o.series_interval && !p->series_full && p->last_ts != INT64_MIN && p->last_ts > last_sample)
         series_sample(p, p->last_ts); /* the state at the last pool event */
     /* canonical stacks: references resolved since they were counted merge here */
     GHashTable *merged = g_hash_table_new_full(cell_hash, cell_equal, NULL, g_free);

@@ -28,6 +28,17 @@ struct Timeline {
     guint     *remap;          /* sorted index -> internal index */
 };
 
+/* t0 < t1, and t1 - t0 fits in an int64 (wild header times must not overflow later) */
+static void span_fix(Timeline *tl)
+{
+    int64_t d;
+    if (tl->t1 <= tl->t0) {
+        if (tl->t0 == INT64_MAX) tl->t0--;
+        tl->t1 = tl->t0 + 1;
+    }
+    if (__builtin_sub_overflow(tl->t1, tl->t0, &d)) tl->t1 = tl->t0 + (INT64_MAX / 2); /* t0 < 0 here */
+}
+
 Timeline *timeline_new(TimelineKind kind, Model *m, const EtlTrace *t, guint n_cols)
 {
     Timeline *tl = g_new0(Timeline, 1);
@@ -37,14 +48,16 @@ Timeline *timeline_new(TimelineKind kind, Model *m, const EtlTrace *t, guint n_c
     const EtlLogfileHeader *h = etl_trace_header(t);
     tl->t0 = h->ts0;
     /* the header's recorded span, in the trace's clock */
-    int64_t span_100ns = h->end_time - h->start_time;
+    int64_t span_100ns;
+    if (__builtin_sub_overflow(h->end_time, h->start_time, &span_100ns)) span_100ns = -1; /* corrupt header */
     int64_t ticks = h->ticks_per_second; /* implausible spans: one second */
     if (span_100ns > 0 && span_100ns < INT64_C(864000000000) * 30) {
         /* exact: whole seconds, then the remainder (no double rounding a tick away) */
-        int64_t sec = span_100ns / 10000000, rem = span_100ns % 10000000;
-        ticks = sec * h->ticks_per_second + (rem * h->ticks_per_second + 5000000) / 10000000;
+        __int128 wide = ((__int128)span_100ns * h->ticks_per_second + 5000000) / 10000000;
+        ticks = wide > INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)wide;
     }
-    tl->t1 = tl->t0 + MAX(ticks, 1);
+    if (__builtin_add_overflow(tl->t0, MAX(ticks, 1), &tl->t1)) tl->t1 = INT64_MAX;
+    span_fix(tl);
     tl->key_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     tl->key_names = g_ptr_array_new();
     tl->key_ticks = g_array_new(FALSE, TRUE, sizeof(uint64_t));
@@ -91,7 +104,7 @@ void timeline_set_span(Timeline *tl, int64_t from, int64_t to)
 {
     if (from != INT64_MIN) tl->t0 = from;
     if (to != INT64_MAX) tl->t1 = to;
-    if (tl->t1 <= tl->t0) tl->t1 = tl->t0 + 1;
+    span_fix(tl);
 }
 
 static guint key_of(Timeline *tl, const char *name)
@@ -128,7 +141,9 @@ static void credit(Timeline *tl, guint lane, guint key, int64_t a, int64_t b)
     if (b <= a || b <= tl->t0 || key >= (1u << 20)) return;
     if (a < tl->t0) a = tl->t0;
     if (b > tl->t1) {
-        tl->beyond += (uint64_t)(b - MAX(a, tl->t1));
+        int64_t over;
+        if (__builtin_sub_overflow(b, MAX(a, tl->t1), &over)) over = INT64_MAX;
+        tl->beyond += (uint64_t)over;
         b = tl->t1;
         if (b <= a) return;
     }

@@ -48,8 +48,8 @@ bool collect_run(Collected *c, const char *path, double from_s, double to_s, gui
     po.to = c->to;
     /* outstanding bytes in as many samples as the timeline has columns (at most 600) */
     int64_t t0 = c->from != INT64_MIN ? c->from : h->ts0;
-    double span_s = (double)(h->end_time - h->start_time) / 1e7;
-    if (c->to != INT64_MAX) span_s = (double)etl_ticks_to_ns(h, c->to - t0) / 1e9;
+    double span_s = ((double)h->end_time - (double)h->start_time) / 1e7; /* corrupt headers: no overflow */
+    if (c->to != INT64_MAX) span_s = ((double)c->to - (double)t0) / (double)h->ticks_per_second;
     if (!(span_s > 0.001 && span_s < 1e7)) span_s = 1;
     po.series_interval = MAX((int64_t)(span_s / MIN(c->columns, 600u) * (double)h->ticks_per_second), 1);
     c->pool = pool_new(c->m, c->t, &po);

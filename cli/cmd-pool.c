@@ -95,7 +95,7 @@ static double window_seconds(const PoolRun *x)
     const EtlStats *st = etl_trace_stats(x->t);
     int64_t a = x->from != INT64_MIN ? x->from : x->h->ts0;
     int64_t b = x->to != INT64_MAX ? x->to : (st->last_ts != INT64_MIN ? st->last_ts : a);
-    double s = (double)etl_ticks_to_ns(x->h, b - a) / 1e9;
+    double s = ((double)b - (double)a) / (double)x->h->ticks_per_second; /* no int64 overflow on wild times */
     return s > 0 ? s : 0;
 }
 
@@ -818,7 +818,7 @@ int cmd_pool(int argc, char **argv)
     if (o.series) {
         if (isnan(o.interval_s)) {
             /* 100 samples over the recorded span (header times), at least 1 ms apart */
-            double span = (double)(x.h->end_time - x.h->start_time) / 1e7;
+            double span = ((double)x.h->end_time - (double)x.h->start_time) / 1e7; /* corrupt headers: no overflow */
             o.interval_s = span > 0.1 && span < 1e7 ? span / 100.0 : 1.0;
         }
         po.series_interval = MAX((int64_t)(o.interval_s * (double)x.h->ticks_per_second), 1);

@@ -7,8 +7,12 @@
  * buffer index, every diagnostic (formatted as it happens, with only a few kept), the time
  * conversions of every timestamp (relative seconds, FILETIME, ISO 8601), reader progress and
  * the TraceLogging names and stack items of EVENT_HEADER events.  In time order it also runs
- * the system model (with its stack-key pre-scan) and resolves and formats every stack. */
+ * the system model (with its stack-key pre-scan) and resolves and formats every stack, and the
+ * analyses fed by it — pool (with a series), DPC/ISR, the chart timelines — to their views:
+ * wild header times and timestamps must not overflow anything there (UBSan in the sanitizer
+ * build). */
 #include "analyses.h"
+#include "dpcisr.h"
 #include "etl.h"
 #include "fuzz-fields.h"
 
@@ -112,6 +116,20 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
 
     Summary *sum = summary_new(t);
     Model *model = order == ETL_ORDER_TIME ? model_new(t, MODEL_PRESCAN_STACK_KEYS) : NULL;
+    Pool *pool = NULL;
+    DpcIsr *dpc = NULL;
+    Timeline *tl_dpc = NULL, *tl_cpu = NULL;
+    if (model) {
+        PoolOptions po;
+        pool_options_init(&po);
+        po.series_interval = MAX(h->ticks_per_second / 10, 1);
+        pool = pool_new(model, t, &po);
+        DpcIsrOptions dopt;
+        dpcisr_options_init(&dopt);
+        dpc = dpcisr_new(model, t, &dopt);
+        tl_dpc = timeline_new(TIMELINE_DPCISR, model, t, 64);
+        tl_cpu = timeline_new(TIMELINE_CPU, model, t, 64);
+    }
     struct { ModelStackRef ref; const ModelProcess *p; int64_t ts; } held[HELD] = { { 0 } };
     uint32_t nheld = 0;
     GString *fs = g_string_new(NULL);
@@ -129,6 +147,10 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
         if (model) {
             ModelCtx mc;
             bool stackable = model_event(model, ev, dec ? &k : NULL, &mc);
+            if (ev->group == ETL_GROUP_POOL) pool_add(pool, ev, dec ? &k : NULL, &mc);
+            dpcisr_add(dpc, ev, dec ? &k : NULL, &mc);
+            if (dec && (k.kind == ETL_K_DPC || k.kind == ETL_K_ISR)) timeline_add(tl_dpc, ev, &k, &mc);
+            if (dec && k.kind == ETL_K_CSWITCH) timeline_add(tl_cpu, ev, &k, &mc);
             if (mc.thread && mc.thread->tid != mc.tid) {
                 fprintf(stderr, "fuzz-reader: owner thread %u is not the thread object's %u\n", mc.tid, mc.thread->tid);
                 abort();
@@ -188,6 +210,30 @@ static void run(const uint8_t *data, size_t size, EtlOrder order, uint32_t keep,
         const ModelProcess *const *ps = model_processes(model, &np);
         for (guint i = 0; i < np; i++) model_format_process(ps[i], ps[i]->pid, fs);
         (void)model_health(model);
+        pool_finish(pool);
+        PoolViewSpec v = { .keys = { POOL_BY_CLASS, POOL_BY_TAG, POOL_BY_STACK, POOL_BY_MODULE }, .n_keys = 4 };
+        GArray *rows = pool_view(pool, &v);
+        fields += rows->len;
+        g_array_free(rows, TRUE);
+        guint nt, nsamp;
+        const int64_t *times;
+        (void)pool_series(pool, &nt, &times, &nsamp);
+        dpcisr_finish(dpc);
+        GArray *dr = dpcisr_group(dpc, DPCISR_BY_KIND | DPCISR_BY_MODULE | DPCISR_BY_CPU);
+        fields += dr->len;
+        g_array_unref(dr);
+        guint nl, nsp;
+        (void)dpcisr_longest(dpc, &nl);
+        (void)dpcisr_watchdog_spans(dpc, &nsp);
+        timeline_finish(tl_dpc);
+        timeline_finish(tl_cpu);
+        guint nk;
+        (void)timeline_keys(tl_cpu, &nk);
+        for (guint c = 0; c < timeline_columns(tl_cpu); c++) fields += timeline_busy(tl_cpu, 0, c) != 0;
+        timeline_free(tl_cpu);
+        timeline_free(tl_dpc);
+        dpcisr_free(dpc);
+        pool_free(pool);
         model_free(model);
     }
     g_string_free(fs, TRUE);
