@@ -67,6 +67,9 @@ typedef struct {
 bool cli_output_open(CliOutput *o, const char *path, const char *input);
 /* Flush and (for files) rename into place; false after printing an error. */
 bool cli_output_commit(CliOutput *o);
+/* Commands that write .etl files through the ETL writer (extract): remove the writer's
+ * temporary file too when a signal ends the run. */
+void cli_watch_writer_outputs(void);
 /* Drop a partial output (removes the temporary file). */
 void cli_output_abort(CliOutput *o);
 

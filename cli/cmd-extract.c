@@ -237,6 +237,7 @@ static bool same_file(const char *a, const char *b)
 /* Write logger i to out; prints one summary line (and what was skipped).  false on error. */
 static bool write_one(EtlDump *d, uint32_t i, const char *out, bool quiet)
 {
+    cli_watch_writer_outputs(); /* an interrupt removes the writer's temporary file */
     const EtlDumpLogger *L = etl_dump_logger(d, i);
     EtlDumpWriteStats ws;
     GError *err = NULL;

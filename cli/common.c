@@ -1,5 +1,6 @@
 /* common.c — options, errors, trace opening, atomic output and progress for all commands. */
 #include "cli.h"
+#include "etl-writer.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -167,11 +168,14 @@ void cli_diag_summary(CliDiagPrinter *dp)
 /* The temporary file of the output being written, removed if a signal ends the run: an
  * interrupted `etla dump -o big.txt` leaves nothing behind.  One output at a time. */
 static char *volatile pending_tmp;
+/* and the ETL writer's own temporary file (etla extract writes .etl files through it) */
+static char *volatile pending_writer_tmp;
 
 static void remove_pending_and_reraise(int sig)
 {
-    char *p = pending_tmp;
+    char *p = pending_tmp, *q = pending_writer_tmp;
     if (p) unlink(p); /* async-signal-safe */
+    if (q) unlink(q);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -189,6 +193,19 @@ static void watch_signals(void)
         sigemptyset(&sa.sa_mask);
         sigaction(sigs[i], &sa, NULL);
     }
+}
+
+static void writer_tmp_changed(const char *tmp_path)
+{
+    char *old = pending_writer_tmp;
+    pending_writer_tmp = tmp_path ? g_strdup(tmp_path) : NULL;
+    g_free(old);
+}
+
+void cli_watch_writer_outputs(void)
+{
+    watch_signals();
+    etl_writer_set_tmp_observer(writer_tmp_changed);
 }
 
 bool cli_output_open(CliOutput *o, const char *path, const char *input)

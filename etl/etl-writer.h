@@ -96,6 +96,12 @@ void etl_writer_config_init(EtlWriterConfig *cfg);
 /* Create a writer.  The header buffer is built now (from cfg; strings are copied) and
  * written at finish with EndTime and BuffersWritten filled in. */
 EtlWriter *etl_writer_new_file(const char *path, const EtlWriterConfig *cfg, GError **error);
+/* File writers write a temporary file beside the target and rename it at finish.  A program
+ * that removes partial outputs when a signal ends it (etla's CLI) is told the temporary's
+ * path when it is created (path) and when it is gone or renamed (NULL).  One observer per
+ * process; NULL to stop. */
+typedef void (*EtlWriterTmpObserver)(const char *tmp_path);
+void       etl_writer_set_tmp_observer(EtlWriterTmpObserver fn);
 EtlWriter *etl_writer_new_memory(const EtlWriterConfig *cfg, GError **error);
 /* Flush every CPU's buffer (the last one written gets FLUSH_MARKER, as in real files),
  * patch and write the header buffer, rename the temporary file into place.  After finish

@@ -424,6 +424,10 @@ EtlWriter *etl_writer_new_memory(const EtlWriterConfig *cfg, GError **error)
     return w;
 }
 
+static EtlWriterTmpObserver tmp_observer;
+
+void etl_writer_set_tmp_observer(EtlWriterTmpObserver fn) { tmp_observer = fn; }
+
 EtlWriter *etl_writer_new_file(const char *path, const EtlWriterConfig *cfg, GError **error)
 {
     EtlWriter *w = writer_new(cfg, error);
@@ -445,6 +449,7 @@ EtlWriter *etl_writer_new_file(const char *path, const EtlWriterConfig *cfg, GEr
         etl_writer_free(w);
         return NULL;
     }
+    if (tmp_observer) tmp_observer(w->tmp_path);
     return w;
 }
 
@@ -453,6 +458,7 @@ void etl_writer_free(EtlWriter *w)
     if (!w) return;
     if (w->fd >= 0) close(w->fd);
     if (w->tmp_path && !w->finished) g_unlink(w->tmp_path);
+    if (w->tmp_path && tmp_observer) tmp_observer(NULL);
     for (uint32_t i = 0; i < w->n_cpu; i++) g_free(w->cpu[i].buf);
     g_free(w->cpu);
     g_free(w->hdr);
@@ -655,6 +661,7 @@ bool etl_writer_finish(EtlWriter *w, GError **error)
         }
     }
     w->finished = true;
+    if (w->tmp_path && tmp_observer) tmp_observer(NULL); /* renamed: nothing to remove any more */
     return true;
 }
 
