@@ -59,85 +59,66 @@ bool dump_translate(EtlDump *d, uint64_t va, uint64_t *pa, uint64_t *page_size, 
     return dump_translate_ex(d, va, pa, page_size, entry_off, NULL);
 }
 
+/* One level of a page walk: the table index is va >> shift (bits wide); large: an entry with
+ * PS set maps a page of 1 << shift bytes. */
+typedef struct {
+    uint8_t shift, bits;
+    bool    large;
+} Level;
+
+static const Level LEVELS_X64[] = { { 39, 9, false }, { 30, 9, true }, { 21, 9, true }, { 12, 9, false } };
+static const Level LEVELS_PAE[] = { { 30, 2, false }, { 21, 9, true }, { 12, 9, false } };
+static const Level LEVELS_X86[] = { { 22, 10, true }, { 12, 10, false } };
+
 bool dump_translate_ex(EtlDump *d, uint64_t va, uint64_t *pa, uint64_t *page_size, uint64_t *entry_off,
                        bool *table_missing)
 {
-    bool miss = false;
-    uint64_t e, at, ps = DUMP_PAGE;
-    uint64_t last = UINT64_MAX; /* physical address of the last entry read */
-    bool ok = false;
+    const Level *lv;
+    size_t n_lv;
+    uint64_t table, frame_mask; /* frame bits of a table or 4 KiB entry */
+    bool wide = true;
     switch (d->info.paging) {
-    case ETL_DUMP_PAGING_X64: {
-        at = (d->info.dtb & MASK_4K) + ((va >> 39) & 511) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        at = (e & MASK_4K) + ((va >> 30) & 511) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        if (e & PTE_PS) {
-            *pa = (e & MASK_1G) | (va & 0x3FFFFFFF);
-            ps = UINT64_C(1) << 30;
-            ok = true;
-            break;
-        }
-        at = (e & MASK_4K) + ((va >> 21) & 511) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        if (e & PTE_PS) {
-            *pa = (e & MASK_2M) | (va & 0x1FFFFF);
-            ps = UINT64_C(1) << 21;
-            ok = true;
-            break;
-        }
-        at = (e & MASK_4K) + ((va >> 12) & 511) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        *pa = (e & MASK_4K) | (va & 0xFFF);
-        ok = true;
+    case ETL_DUMP_PAGING_X64:
+        lv = LEVELS_X64, n_lv = G_N_ELEMENTS(LEVELS_X64);
+        table = d->info.dtb & MASK_4K;
+        frame_mask = MASK_4K;
         break;
-    }
-    case ETL_DUMP_PAGING_PAE: {
-        if (va > 0xFFFFFFFFu) break;
-        at = (d->info.dtb & ~UINT64_C(0x1F)) + ((va >> 30) & 3) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        at = (e & MASK_4K) + ((va >> 21) & 511) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        if (e & PTE_PS) {
-            *pa = (e & MASK_2M) | (va & 0x1FFFFF);
-            ps = UINT64_C(1) << 21;
-            ok = true;
-            break;
-        }
-        at = (e & MASK_4K) + ((va >> 12) & 511) * 8;
-        if ((miss = !read_entry(d, at, true, &e)) || !(e & PTE_P)) break;
-        last = at;
-        *pa = (e & MASK_4K) | (va & 0xFFF);
-        ok = true;
+    case ETL_DUMP_PAGING_PAE:
+        lv = LEVELS_PAE, n_lv = G_N_ELEMENTS(LEVELS_PAE);
+        table = d->info.dtb & ~UINT64_C(0x1F); /* CR3 points at a 32-byte PDPT */
+        frame_mask = MASK_4K;
         break;
-    }
-    case ETL_DUMP_PAGING_X86: {
-        if (va > 0xFFFFFFFFu) break;
-        at = (d->info.dtb & ~UINT64_C(0xFFF)) + (va >> 22) * 4;
-        if ((miss = !read_entry(d, at, false, &e)) || !(e & PTE_P)) break;
-        last = at;
-        if (e & PTE_PS) {
-            *pa = (e & 0xFFC00000u) | (((e >> 13) & 0xFF) << 32) | (va & 0x3FFFFF);
-            ps = UINT64_C(1) << 22;
-            ok = true;
-            break;
-        }
-        at = (e & 0xFFFFF000u) + ((va >> 12) & 0x3FF) * 4;
-        if ((miss = !read_entry(d, at, false, &e)) || !(e & PTE_P)) break;
-        last = at;
-        *pa = (e & 0xFFFFF000u) | (va & 0xFFF);
-        ok = true;
+    case ETL_DUMP_PAGING_X86:
+        lv = LEVELS_X86, n_lv = G_N_ELEMENTS(LEVELS_X86);
+        table = d->info.dtb & ~UINT64_C(0xFFF);
+        frame_mask = 0xFFFFF000u;
+        wide = false;
         break;
-    }
     default:
+        lv = NULL, n_lv = 0, table = 0, frame_mask = 0;
         break;
     }
+    bool miss = false, ok = false;
+    uint64_t e = 0, ps = DUMP_PAGE;
+    uint64_t last = UINT64_MAX; /* physical address of the last entry read */
+    if (d->info.paging != ETL_DUMP_PAGING_X64 && va > 0xFFFFFFFFu) n_lv = 0; /* 32-bit address space */
+    for (size_t k = 0; k < n_lv; k++) {
+        uint64_t at = table + ((va >> lv[k].shift) & ((UINT64_C(1) << lv[k].bits) - 1)) * (wide ? 8 : 4);
+        if ((miss = !read_entry(d, at, wide, &e)) || !(e & PTE_P)) break;
+        last = at;
+        ps = UINT64_C(1) << lv[k].shift;
+        if (k + 1 == n_lv || (lv[k].large && (e & PTE_PS))) {
+            if (k + 1 == n_lv) *pa = (e & frame_mask) | (va & (ps - 1));
+            else if (wide) /* the large frame's own mask: the PAT bit (12) is not an address bit */
+                *pa = (e & MASK_4K & ~(ps - 1)) | (va & (ps - 1));
+            else /* 4 MiB page: PSE-36 keeps address bits 32-39 in entry bits 13-20 */
+                *pa = (e & 0xFFC00000u) | (((e >> 13) & 0xFF) << 32) | (va & (ps - 1));
+            ok = true;
+            break;
+        }
+        table = e & frame_mask;
+    }
+    if (!ok) ps = DUMP_PAGE;
     if (page_size) *page_size = ps;
     if (entry_off) *entry_off = entry_offset(d, last);
     if (table_missing) *table_missing = !ok && miss;

@@ -2,8 +2,10 @@
 #include "testutil.h"
 
 #include "etl.h"
+#include "etl-writer.h"
 
 #include <glib/gstdio.h>
+#include <stdio.h>
 
 const char *tu_source_root(void)
 {
@@ -92,4 +94,22 @@ bool tu_has_msg(const TuDiags *d, const char *needle)
     for (guint i = 0; i < d->msgs->len; i++)
         if (strstr(d->msgs->pdata[i], needle)) return true;
     return false;
+}
+
+EtlTrace *tu_finish_open(EtlWriter *w)
+{
+    GError *err = NULL;
+    if (!etl_writer_finish(w, &err)) {
+        fprintf(stderr, "tu_finish_open: writer: %s\n", err ? err->message : "?");
+        g_clear_error(&err);
+        etl_writer_free(w);
+        return NULL;
+    }
+    size_t len;
+    uint8_t *b = etl_writer_steal_memory(w, &len);
+    etl_writer_free(w);
+    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "mem"), NULL, &err);
+    if (!t) fprintf(stderr, "tu_finish_open: open: %s\n", err ? err->message : "?");
+    g_clear_error(&err);
+    return t;
 }

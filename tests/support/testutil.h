@@ -23,6 +23,10 @@ unsigned tu_count_entries(const char *dir);
 /* Diagnostics collected as formatted messages ("detail: offset=0x…, buffer=N, cpu=C"). */
 typedef struct EtlTrace EtlTrace;
 typedef struct { GPtrArray *msgs; } TuDiags;
+typedef struct EtlWriter EtlWriter;
+/* Finish an in-memory writer, free it and open what it wrote; NULL (with the reason on
+ * stderr) when either fails. */
+EtlTrace *tu_finish_open(EtlWriter *w);
 /* Open bytes (ownership taken) as a trace whose diagnostics go to d->msgs; NULL if it cannot be
  * opened.  Free d->msgs with g_ptr_array_free(d->msgs, TRUE). */
 EtlTrace *tu_open_collecting(uint8_t *bytes, size_t len, TuDiags *d);

@@ -18,6 +18,7 @@
 
 #include "analyses.h"
 #include "etl-writer.h"
+#include "testutil.h"
 #include "etl.h"
 #include "model.h"
 #include "scenario.h"
@@ -192,13 +193,8 @@ static void w_dbgid(W *x, uint16_t cpu, int64_t rel, uint64_t base, const EtlGui
 
 static EtlTrace *w_finish(W *x)
 {
-    GError *err = NULL;
-    assert_true(etl_writer_finish(x->w, &err));
-    size_t len;
-    uint8_t *b = etl_writer_steal_memory(x->w, &len);
-    etl_writer_free(x->w);
+    EtlTrace *t = tu_finish_open(x->w);
     x->w = NULL;
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "mem"), NULL, &err);
     assert_non_null(t);
     return t;
 }

@@ -22,6 +22,7 @@
 
 #include "analyses.h"
 #include "etl-writer.h"
+#include "testutil.h"
 #include "etl.h"
 #include "model.h"
 #include "pool.h"
@@ -468,14 +469,9 @@ static void w_free(W *x, int64_t rel, const char *tag, uint64_t size, uint64_t e
 
 static EtlTrace *w_finish(W *x)
 {
-    GError *err = NULL;
-    assert_true(etl_writer_finish(x->w, &err));
-    size_t len;
-    uint8_t *b = etl_writer_steal_memory(x->w, &len);
-    etl_writer_free(x->w);
+    EtlTrace *t = tu_finish_open(x->w);
     x->w = NULL;
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "mem"), NULL, &err);
-    if (!t) fail_msg("open: %s", err ? err->message : "?");
+    assert_non_null(t);
     return keep_trace(t);
 }
 

@@ -7,6 +7,7 @@
 
 #include "analyses.h"
 #include "etl-writer.h"
+#include "testutil.h"
 #include "etl.h"
 
 #include <stdio.h>
@@ -57,12 +58,8 @@ static void pool_alloc(W *x, uint16_t cpu, int64_t ts, uint32_t len)
 
 static EtlTrace *finish(W *x)
 {
-    GError *err = NULL;
-    assert_true(etl_writer_finish(x->w, &err));
-    size_t len;
-    uint8_t *b = etl_writer_steal_memory(x->w, &len);
-    etl_writer_free(x->w);
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "mem"), NULL, &err);
+    EtlTrace *t = tu_finish_open(x->w);
+    x->w = NULL;
     assert_non_null(t);
     return t;
 }

@@ -132,13 +132,8 @@ static void w_cswitch(W *x, uint16_t cpu, int64_t rel, uint32_t new_tid, uint32_
 
 static EtlTrace *w_finish(W *x)
 {
-    GError *err = NULL;
-    assert_true(etl_writer_finish(x->w, &err));
-    size_t len;
-    uint8_t *b = etl_writer_steal_memory(x->w, &len);
-    etl_writer_free(x->w);
+    EtlTrace *t = tu_finish_open(x->w);
     x->w = NULL;
-    EtlTrace *t = etl_trace_open(etl_source_new_memory_take(b, len, "mem"), NULL, &err);
     assert_non_null(t);
     return t;
 }
